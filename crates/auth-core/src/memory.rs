@@ -1,0 +1,195 @@
+//! An in-memory store, for examples and fast tests. Everything is lost when
+//! the last clone is dropped; use `auth-store` for anything real.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use time::OffsetDateTime;
+
+use crate::{
+    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, StoreError, TokenDigest,
+    User, UserCredentials, UserId, UserStore,
+};
+
+/// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
+/// Times are truncated to whole seconds, as the database stores keep them, so
+/// code tested against this store sees what it will see in production.
+///
+/// ```
+/// use auth_core::memory::MemoryStore;
+/// use auth_core::{AuthService, BcryptHasher, Registration};
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let auth = AuthService::builder(MemoryStore::new())
+///     .hasher(BcryptHasher::new(4)?)
+///     .build()?;
+/// let issued = auth
+///     .register(Registration { email: "ada@example.com", name: "Ada", password: "analytical engine" })
+///     .await?;
+/// let session = auth.authenticate(&issued.token).await?.expect("logged in");
+/// assert_eq!(session.user.name.as_str(), "Ada");
+/// # Ok::<(), auth_core::AuthError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_id: i64,
+    users: HashMap<UserId, (User, PasswordHash)>,
+    by_email: HashMap<Email, UserId>,
+    sessions: HashMap<TokenDigest, StoredSession>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct StoredSession {
+    user_id: UserId,
+    created_at: OffsetDateTime,
+    last_seen_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every critical section leaves the maps consistent, so a panic in
+        // another thread cannot have left them half-updated.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl UserStore for MemoryStore {
+    async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        let mut state = self.state();
+        if state.by_email.contains_key(&new.email) {
+            return Err(StoreError::EmailTaken);
+        }
+        state.next_id += 1;
+        let user = User {
+            id: UserId::new(state.next_id),
+            email: new.email,
+            name: new.name,
+            created_at: whole_seconds(new.created_at),
+        };
+        state.by_email.insert(user.email.clone(), user.id);
+        state
+            .users
+            .insert(user.id, (user.clone(), new.password_hash));
+        Ok(user)
+    }
+
+    async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .by_email
+            .get(email)
+            .and_then(|id| state.users.get(id))
+            .map(|(user, hash)| UserCredentials {
+                user: user.clone(),
+                password_hash: hash.clone(),
+            }))
+    }
+
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.state().users.get(&id).map(|(user, _)| user.clone()))
+    }
+
+    async fn update_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .state()
+            .users
+            .get_mut(&id)
+            .map(|(_, stored)| *stored = hash.clone())
+            .is_some())
+    }
+}
+
+impl SessionStore for MemoryStore {
+    async fn create_session(&self, new: NewSession) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if !state.users.contains_key(&new.user_id) {
+            return Err(StoreError::Backend("no such user".into()));
+        }
+        state.sessions.insert(
+            new.digest,
+            StoredSession {
+                user_id: new.user_id,
+                created_at: whole_seconds(new.created_at),
+                last_seen_at: whole_seconds(new.created_at),
+                expires_at: whole_seconds(new.expires_at),
+            },
+        );
+        Ok(())
+    }
+
+    async fn find_session(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let state = self.state();
+        Ok(state.sessions.get(digest).and_then(|s| {
+            state.users.get(&s.user_id).map(|(user, _)| SessionRecord {
+                user: user.clone(),
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                expires_at: s.expires_at,
+            })
+        }))
+    }
+
+    async fn touch_session(
+        &self,
+        digest: &TokenDigest,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if let Some(session) = self.state().sessions.get_mut(digest) {
+            session.last_seen_at = session.last_seen_at.max(whole_seconds(at));
+        }
+        Ok(())
+    }
+
+    async fn delete_session(&self, digest: &TokenDigest) -> Result<bool, StoreError> {
+        Ok(self.state().sessions.remove(digest).is_some())
+    }
+
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&TokenDigest>,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.sessions.len();
+        state
+            .sessions
+            .retain(|digest, s| s.user_id != user || Some(digest) == keep);
+        Ok((before - state.sessions.len()) as u64)
+    }
+
+    async fn delete_expired_sessions(
+        &self,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.sessions.len();
+        state
+            .sessions
+            .retain(|_, s| s.expires_at > now && s.last_seen_at > idle_cutoff);
+        Ok((before - state.sessions.len()) as u64)
+    }
+}

@@ -1,0 +1,306 @@
+//! The rules a new password must meet, and the normalisation every password
+//! goes through before it is hashed or checked.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use thiserror::Error;
+use unicode_normalization::UnicodeNormalization;
+use zeroize::Zeroizing;
+
+/// Why a new password is refused. The `Display` text is written for the
+/// person choosing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PasswordError {
+    /// No password was given.
+    #[error("Enter a password.")]
+    Missing,
+    /// Fewer characters than the policy's minimum.
+    #[error("Use at least {min} characters for your password.")]
+    TooShort {
+        /// The minimum number of characters.
+        min: usize,
+    },
+    /// More bytes than bcrypt reads.
+    #[error(
+        "That password is too long: at most {max_bytes} bytes (accented letters and emoji take \
+         2 to 4 bytes each). Longer passwords would be silently cut short by bcrypt."
+    )]
+    TooLong {
+        /// The maximum number of bytes (UTF-8, after normalisation).
+        max_bytes: usize,
+    },
+    /// Contains a control character such as a NUL byte.
+    #[error("Your password cannot contain control characters such as NUL bytes or line breaks.")]
+    ControlCharacter,
+    /// On the list of commonly used passwords.
+    #[error(
+        "That password is one of the most commonly used ones. Choose one that is harder to guess."
+    )]
+    Common,
+    /// The same as the account's email address, its local part, or the name.
+    #[error("Your password must not be your email address or your name.")]
+    PersonalInformation,
+}
+
+/// A password as it is hashed and verified: normalised to Unicode NFKC, so the
+/// same password typed on two keyboards (a precomposed `é` or `e` plus a
+/// combining accent) is the same password, as NIST SP 800-63B §5.1.1.2 asks.
+/// The buffer is zeroed when dropped, and `Debug` never shows it.
+#[derive(Clone)]
+pub struct Password(Zeroizing<String>);
+
+impl Password {
+    /// Normalises `raw` without checking any rule: what a login does with the
+    /// password it is given.
+    pub fn normalize(raw: &str) -> Self {
+        Self(Zeroizing::new(raw.nfkc().collect()))
+    }
+
+    /// The normalised password's bytes, as handed to the hasher.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// Length in bytes after normalisation.
+    pub fn len_bytes(&self) -> usize {
+        self.0.len()
+    }
+
+    fn chars(&self) -> std::str::Chars<'_> {
+        self.0.chars()
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// What a new password must satisfy.
+///
+/// The defaults follow NIST SP 800-63B: at least 8 characters, no composition
+/// rules, refused if it is a commonly used password or the account's own email
+/// or name. The upper bound is bcrypt's: it reads only the first 72 bytes, so a
+/// longer password would be accepted but silently cut, and it is refused with
+/// a message that says why.
+///
+/// ```
+/// use auth_core::{PasswordError, PasswordPolicy};
+///
+/// let policy = PasswordPolicy::default();
+/// assert!(policy.check("correct horse battery staple", &[]).is_ok());
+/// assert_eq!(policy.check("short", &[]).unwrap_err(), PasswordError::TooShort { min: 8 });
+/// assert_eq!(policy.check("password123", &[]).unwrap_err(), PasswordError::Common);
+/// assert_eq!(
+///     policy.check("ada@example.com", &["ada@example.com"]).unwrap_err(),
+///     PasswordError::PersonalInformation,
+/// );
+/// ```
+#[derive(Debug, Clone)]
+pub struct PasswordPolicy {
+    min_chars: usize,
+    max_bytes: usize,
+    refuse_common: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_chars: Self::DEFAULT_MIN_CHARS,
+            max_bytes: Self::MAX_BYTES,
+            refuse_common: true,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// The default minimum length, in characters.
+    pub const DEFAULT_MIN_CHARS: usize = 8;
+    /// bcrypt's input limit, in bytes: the most any policy allows.
+    pub const MAX_BYTES: usize = 72;
+
+    /// Sets the minimum length in characters (at least 1).
+    pub fn with_min_chars(mut self, min_chars: usize) -> Self {
+        self.min_chars = min_chars.max(1);
+        self
+    }
+
+    /// Whether passwords on the built-in common-password list are refused.
+    pub fn with_common_password_check(mut self, refuse: bool) -> Self {
+        self.refuse_common = refuse;
+        self
+    }
+
+    /// The minimum length in characters.
+    pub fn min_chars(&self) -> usize {
+        self.min_chars
+    }
+
+    /// The maximum length in bytes.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// Checks a new password. `context` holds words the password must not be,
+    /// compared without regard to case: the account's email, name and so on.
+    /// The email's part before the `@` is checked as well.
+    pub fn check(&self, raw: &str, context: &[&str]) -> Result<Password, PasswordError> {
+        if raw.is_empty() {
+            return Err(PasswordError::Missing);
+        }
+        let password = Password::normalize(raw);
+        if password.chars().any(char::is_control) {
+            return Err(PasswordError::ControlCharacter);
+        }
+        if password.chars().count() < self.min_chars {
+            return Err(PasswordError::TooShort {
+                min: self.min_chars,
+            });
+        }
+        if password.len_bytes() > self.max_bytes {
+            return Err(PasswordError::TooLong {
+                max_bytes: self.max_bytes,
+            });
+        }
+        let folded = Zeroizing::new(password.0.to_lowercase());
+        if self.refuse_common && is_common(&folded) {
+            return Err(PasswordError::Common);
+        }
+        let personal = context
+            .iter()
+            .flat_map(|word| {
+                let word = word.trim();
+                [Some(word), word.split_once('@').map(|(local, _)| local)]
+            })
+            .flatten()
+            .filter(|word| !word.is_empty());
+        for word in personal {
+            if folded.as_str() == word.to_lowercase() {
+                return Err(PasswordError::PersonalInformation);
+            }
+        }
+        Ok(password)
+    }
+}
+
+/// Whether a lower-cased password is on the shipped common-password list.
+fn is_common(folded: &str) -> bool {
+    static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        include_str!("../data/common-passwords.txt")
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .collect()
+    })
+    .contains(folded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn length_is_counted_in_characters_and_bounded_in_bytes() {
+        let policy = PasswordPolicy::default();
+        assert!(policy.check("abcdefgh-x", &[]).is_ok());
+        assert_eq!(
+            policy.check("abc1234", &[]).unwrap_err(),
+            PasswordError::TooShort { min: 8 }
+        );
+        // Eight characters but sixteen bytes: long enough.
+        assert!(policy.check("éüöäàèìò", &[]).is_ok());
+        let exactly_72 = "k".repeat(72);
+        assert!(policy.check(&exactly_72, &[]).is_ok());
+        let bytes_73 = "k".repeat(73);
+        assert_eq!(
+            policy.check(&bytes_73, &[]).unwrap_err(),
+            PasswordError::TooLong { max_bytes: 72 }
+        );
+        // 36 two-byte characters = 72 bytes; one more is 74.
+        assert!(policy.check(&"é".repeat(36), &[]).is_ok());
+        assert_eq!(
+            policy.check(&"é".repeat(37), &[]).unwrap_err(),
+            PasswordError::TooLong { max_bytes: 72 }
+        );
+    }
+
+    #[test]
+    fn refuses_missing_control_common_and_personal() {
+        let policy = PasswordPolicy::default();
+        assert_eq!(policy.check("", &[]).unwrap_err(), PasswordError::Missing);
+        assert_eq!(
+            policy.check("abc\0defghij", &[]).unwrap_err(),
+            PasswordError::ControlCharacter
+        );
+        for common in [
+            "password",
+            "PASSWORD1",
+            "12345678",
+            "iloveyou1",
+            "qwertyuiop",
+        ] {
+            assert_eq!(
+                policy.check(common, &[]).unwrap_err(),
+                PasswordError::Common,
+                "{common}"
+            );
+        }
+        assert_eq!(
+            policy
+                .check("Lovelace1815", &["lovelace1815@example.com", "Ada"])
+                .unwrap_err(),
+            PasswordError::PersonalInformation
+        );
+        assert_eq!(
+            policy
+                .check("Ada Lovelace", &["x@example.com", "ada lovelace"])
+                .unwrap_err(),
+            PasswordError::PersonalInformation
+        );
+        assert!(PasswordPolicy::default()
+            .with_common_password_check(false)
+            .check("password", &[])
+            .is_ok());
+    }
+
+    #[test]
+    fn normalisation_makes_composed_and_decomposed_equal() {
+        let composed = Password::normalize("caf\u{e9}-secret");
+        let decomposed = Password::normalize("cafe\u{301}-secret");
+        assert_eq!(composed.as_bytes(), decomposed.as_bytes());
+        // NFKC also folds compatibility forms such as full-width letters.
+        assert_eq!(Password::normalize("\u{ff21}").as_bytes(), b"A");
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let shown = format!("{:?}", Password::normalize("hunter2-secret"));
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn the_shipped_list_has_thousands_of_lowercase_entries() {
+        let entries: Vec<&str> = include_str!("../data/common-passwords.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect();
+        assert!(entries.len() > 5_000, "{}", entries.len());
+        assert!(entries
+            .iter()
+            .all(|e| e.chars().count() >= 8 && *e == e.to_lowercase()));
+    }
+
+    proptest! {
+        #[test]
+        fn accepted_passwords_fit_bcrypt(raw in "\\PC{0,90}") {
+            if let Ok(password) = PasswordPolicy::default().check(&raw, &[]) {
+                prop_assert!(password.len_bytes() <= PasswordPolicy::MAX_BYTES);
+                prop_assert!(password.as_bytes().iter().all(|b| *b != 0));
+            }
+        }
+    }
+}

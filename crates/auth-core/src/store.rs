@@ -1,0 +1,156 @@
+//! The ports a persistence layer implements. `auth-store` provides SQLite and
+//! PostgreSQL implementations; the `memory` feature provides one in memory.
+//!
+//! Every method returns a `Send` future, so a service built on these traits
+//! can run on a multi-threaded executor.
+
+use std::future::Future;
+
+use thiserror::Error;
+use time::OffsetDateTime;
+
+use crate::{DisplayName, Email, PasswordHash, TokenDigest, User, UserId};
+
+/// A boxed error from a store's driver.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What went wrong in a store.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The email is already registered: the store's uniqueness rule on the
+    /// normalised email refused the new account.
+    #[error("email already registered")]
+    EmailTaken,
+    /// The database could not be reached or is overloaded (connection lost,
+    /// pool timed out, database locked). Worth retrying later.
+    #[error("database unavailable")]
+    Unavailable(#[source] BoxError),
+    /// The database refused or failed the operation for another reason.
+    #[error("database error")]
+    Backend(#[source] BoxError),
+    /// A stored value does not satisfy the domain's rules.
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// An account about to be created.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The normalised email; the store keeps it unique.
+    pub email: Email,
+    /// The display name.
+    pub name: DisplayName,
+    /// The password's hash.
+    pub password_hash: PasswordHash,
+    /// When the account is created.
+    pub created_at: OffsetDateTime,
+}
+
+/// An account together with its password hash: what a login needs.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    /// The account.
+    pub user: User,
+    /// Its current password hash.
+    pub password_hash: PasswordHash,
+}
+
+/// A session about to be created. Its `last_seen_at` starts at `created_at`.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The digest of the token the client will hold.
+    pub digest: TokenDigest,
+    /// Whose session it is.
+    pub user_id: UserId,
+    /// When it is created.
+    pub created_at: OffsetDateTime,
+    /// When it ends however busy it is.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A stored session with its account, as one lookup returns it.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// Whose session it is.
+    pub user: User,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it was last recorded as used.
+    pub last_seen_at: OffsetDateTime,
+    /// When it ends however busy it is.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Accounts. Times are kept to whole seconds.
+pub trait UserStore: Send + Sync {
+    /// Creates an account, returning it with its new id. An email that is
+    /// already registered gives [`StoreError::EmailTaken`], decided by the
+    /// database itself so that concurrent registrations of one email create
+    /// exactly one account.
+    fn create_user(&self, user: NewUser) -> impl Future<Output = Result<User, StoreError>> + Send;
+
+    /// The account registered with `email`, with its password hash.
+    fn find_credentials(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<UserCredentials>, StoreError>> + Send;
+
+    /// The account with `id`.
+    fn find_user(
+        &self,
+        id: UserId,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Replaces an account's password hash. `false` if there is no such account.
+    fn update_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Server-side sessions, filed under the digest of their token.
+pub trait SessionStore: Send + Sync {
+    /// Records a new session.
+    fn create_session(
+        &self,
+        session: NewSession,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The session filed under `digest`, with its account, in one lookup.
+    /// Expired sessions are returned too: the caller applies the policy.
+    fn find_session(
+        &self,
+        digest: &TokenDigest,
+    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+
+    /// Records that the session was used at `at`.
+    fn touch_session(
+        &self,
+        digest: &TokenDigest,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes one session. `false` if there was none.
+    fn delete_session(
+        &self,
+        digest: &TokenDigest,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes every session of `user`, except the one filed under `keep` if
+    /// given. Returns how many were deleted.
+    fn delete_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&TokenDigest>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes every session that ended by `now`: past `expires_at`, or last
+    /// used at or before `idle_cutoff`. Returns how many were deleted.
+    fn delete_expired_sessions(
+        &self,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}

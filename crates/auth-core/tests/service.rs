@@ -1,0 +1,337 @@
+//! AuthService behaviour, over the in-memory store with a manual clock.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use auth_core::memory::MemoryStore;
+use auth_core::time::Duration;
+use auth_core::{
+    AuthError, AuthService, BcryptHasher, Clock, EmailError, HashError, ManualClock, NameError,
+    Password, PasswordError, PasswordHash, PasswordHasher, Registration, SessionPolicy,
+    SessionStore, UserStore,
+};
+
+/// bcrypt at cost 4 that counts its calls.
+#[derive(Clone, Default)]
+struct Counting {
+    hashes: Arc<AtomicUsize>,
+    verifies: Arc<AtomicUsize>,
+}
+
+impl PasswordHasher for Counting {
+    fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        self.hashes.fetch_add(1, Ordering::SeqCst);
+        BcryptHasher::new(4)?.hash(password)
+    }
+    fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
+        self.verifies.fetch_add(1, Ordering::SeqCst);
+        BcryptHasher::new(4)?.verify(password, hash)
+    }
+}
+
+struct Fixture {
+    auth: AuthService<MemoryStore>,
+    clock: ManualClock,
+    counter: Counting,
+}
+
+fn fixture() -> Fixture {
+    let clock = ManualClock::starting_now();
+    let counter = Counting::default();
+    let auth = AuthService::builder(MemoryStore::new())
+        .hasher(counter.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    Fixture {
+        auth,
+        clock,
+        counter,
+    }
+}
+
+const ADA: Registration<'static> = Registration {
+    email: "Ada@Example.com",
+    name: "Ada Lovelace",
+    password: "analytical engine",
+};
+
+#[tokio::test]
+async fn register_creates_a_normalised_account_and_logs_it_in() {
+    let f = fixture();
+    let issued = f.auth.register(ADA).await.unwrap();
+    assert_eq!(issued.user.email.as_str(), "ada@example.com");
+    assert_eq!(issued.user.name.as_str(), "Ada Lovelace");
+    let session = f.auth.authenticate(&issued.token).await.unwrap().unwrap();
+    assert_eq!(session.user, issued.user);
+    assert_eq!(
+        issued.expires_at,
+        f.clock.now() + SessionPolicy::default().absolute_timeout
+    );
+}
+
+#[tokio::test]
+async fn a_registered_email_is_taken_in_any_case() {
+    let f = fixture();
+    f.auth.register(ADA).await.unwrap();
+    for email in ["ada@example.com", "ADA@EXAMPLE.COM", "  Ada@example.COM "] {
+        let again = Registration { email, ..ADA };
+        assert!(
+            matches!(f.auth.register(again).await, Err(AuthError::EmailTaken)),
+            "{email}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn registration_reports_every_bad_field_at_once() {
+    let f = fixture();
+    let err = f
+        .auth
+        .register(Registration {
+            email: "not an email",
+            name: "  ",
+            password: "short",
+        })
+        .await
+        .unwrap_err();
+    let AuthError::InvalidInput(errors) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errors.email, Some(EmailError::Invalid));
+    assert_eq!(errors.name, Some(NameError::Missing));
+    assert_eq!(errors.password, Some(PasswordError::TooShort { min: 8 }));
+
+    let long = "p".repeat(73);
+    let err = f
+        .auth
+        .register(Registration {
+            password: &long,
+            ..ADA
+        })
+        .await
+        .unwrap_err();
+    let AuthError::InvalidInput(errors) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        errors.password,
+        Some(PasswordError::TooLong { max_bytes: 72 })
+    );
+    assert_eq!((errors.email, errors.name), (None, None));
+    assert_eq!(
+        f.counter.hashes.load(Ordering::SeqCst),
+        1,
+        "only the dummy hash"
+    );
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_fail_alike_and_both_hash() {
+    let f = fixture();
+    f.auth.register(ADA).await.unwrap();
+    let before = f.counter.verifies.load(Ordering::SeqCst);
+    let unknown = f
+        .auth
+        .login("nobody@example.com", "analytical engine")
+        .await;
+    assert_eq!(f.counter.verifies.load(Ordering::SeqCst), before + 1);
+    let wrong = f.auth.login("ada@example.com", "analytical engine!").await;
+    assert_eq!(f.counter.verifies.load(Ordering::SeqCst), before + 2);
+    assert!(matches!(unknown, Err(AuthError::InvalidCredentials)));
+    assert!(matches!(wrong, Err(AuthError::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn login_is_case_insensitive_and_issues_a_new_token_each_time() {
+    let f = fixture();
+    let first = f.auth.register(ADA).await.unwrap();
+    let second = f
+        .auth
+        .login(" ADA@example.com", "analytical engine")
+        .await
+        .unwrap();
+    assert_ne!(first.token, second.token);
+    assert_eq!(first.user.id, second.user.id);
+    assert!(f.auth.authenticate(&first.token).await.unwrap().is_some());
+    assert!(f.auth.authenticate(&second.token).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn login_refuses_blank_fields_and_overlong_passwords_without_hashing() {
+    let f = fixture();
+    f.auth.register(ADA).await.unwrap();
+    let before = f.counter.verifies.load(Ordering::SeqCst);
+    let blank = f.auth.login("", "").await.unwrap_err();
+    let AuthError::InvalidInput(errors) = blank else {
+        panic!("{blank:?}")
+    };
+    assert_eq!(errors.email, Some(EmailError::Missing));
+    assert_eq!(errors.password, Some(PasswordError::Missing));
+    // "analytical engine" followed by 60 more bytes: bcrypt would have
+    // compared only the first 72.
+    let overlong = format!("analytical engine{}", "x".repeat(60));
+    assert!(matches!(
+        f.auth.login("ada@example.com", &overlong).await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    assert_eq!(f.counter.verifies.load(Ordering::SeqCst), before);
+}
+
+#[tokio::test]
+async fn logout_revokes_the_token_everywhere() {
+    let f = fixture();
+    let issued = f.auth.register(ADA).await.unwrap();
+    assert!(f.auth.logout(&issued.token).await.unwrap());
+    assert!(f.auth.authenticate(&issued.token).await.unwrap().is_none());
+    assert!(!f.auth.logout(&issued.token).await.unwrap());
+}
+
+#[tokio::test]
+async fn sessions_end_after_the_idle_timeout() {
+    let f = fixture();
+    let issued = f.auth.register(ADA).await.unwrap();
+    f.clock.advance(Duration::minutes(29));
+    assert!(f.auth.authenticate(&issued.token).await.unwrap().is_some());
+    // That use refreshed the session: another 29 minutes is still fine.
+    f.clock.advance(Duration::minutes(29));
+    assert!(f.auth.authenticate(&issued.token).await.unwrap().is_some());
+    f.clock.advance(Duration::minutes(30));
+    assert!(f.auth.authenticate(&issued.token).await.unwrap().is_none());
+    // The expired session was deleted, not just refused.
+    assert!(f
+        .auth
+        .store()
+        .find_session(&issued.token.digest())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn sessions_end_at_the_absolute_timeout_however_busy() {
+    let f = fixture();
+    let issued = f.auth.register(ADA).await.unwrap();
+    for _ in 0..(12 * 4 - 1) {
+        f.clock.advance(Duration::minutes(15));
+        assert!(f.auth.authenticate(&issued.token).await.unwrap().is_some());
+    }
+    f.clock.advance(Duration::minutes(15));
+    assert!(f.auth.authenticate(&issued.token).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn change_password_checks_the_old_one_and_ends_other_sessions() {
+    let f = fixture();
+    let here = f.auth.register(ADA).await.unwrap();
+    let elsewhere = f
+        .auth
+        .login("ada@example.com", "analytical engine")
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.auth
+            .change_password(&here.token, "wrong guess", "difference engine")
+            .await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    assert!(matches!(
+        f.auth
+            .change_password(&here.token, "analytical engine", "short")
+            .await,
+        Err(AuthError::InvalidInput(_))
+    ));
+    f.auth
+        .change_password(&here.token, "analytical engine", "difference engine")
+        .await
+        .unwrap();
+    assert!(f.auth.authenticate(&here.token).await.unwrap().is_some());
+    assert!(f
+        .auth
+        .authenticate(&elsewhere.token)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(f
+        .auth
+        .login("ada@example.com", "analytical engine")
+        .await
+        .is_err());
+    f.auth
+        .login("ada@example.com", "difference engine")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn revoke_sessions_can_keep_the_current_one() {
+    let f = fixture();
+    let a = f.auth.register(ADA).await.unwrap();
+    let b = f
+        .auth
+        .login("ada@example.com", "analytical engine")
+        .await
+        .unwrap();
+    let c = f
+        .auth
+        .login("ada@example.com", "analytical engine")
+        .await
+        .unwrap();
+    assert_eq!(
+        f.auth
+            .revoke_sessions(a.user.id, Some(&a.token))
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(f.auth.authenticate(&a.token).await.unwrap().is_some());
+    assert!(f.auth.authenticate(&b.token).await.unwrap().is_none());
+    assert!(f.auth.authenticate(&c.token).await.unwrap().is_none());
+    assert_eq!(f.auth.revoke_sessions(a.user.id, None).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn purge_removes_only_ended_sessions() {
+    let f = fixture();
+    let old = f.auth.register(ADA).await.unwrap();
+    f.clock.advance(Duration::minutes(20));
+    let fresh = f
+        .auth
+        .login("ada@example.com", "analytical engine")
+        .await
+        .unwrap();
+    f.clock.advance(Duration::minutes(15));
+    assert_eq!(f.auth.purge_expired_sessions().await.unwrap(), 1);
+    assert!(f.auth.authenticate(&fresh.token).await.unwrap().is_some());
+    assert!(f
+        .auth
+        .store()
+        .find_session(&old.token.digest())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn a_login_upgrades_a_hash_made_at_a_lower_cost() {
+    let store = MemoryStore::new();
+    let weak = AuthService::builder(store.clone())
+        .hasher(BcryptHasher::new(4).unwrap())
+        .build()
+        .unwrap();
+    let ada = weak.register(ADA).await.unwrap().user;
+    let strong = AuthService::builder(store.clone())
+        .hasher(BcryptHasher::new(5).unwrap())
+        .build()
+        .unwrap();
+    strong
+        .login("ada@example.com", "analytical engine")
+        .await
+        .unwrap();
+    let stored = store.find_credentials(&ada.email).await.unwrap().unwrap();
+    assert!(stored.password_hash.as_str().starts_with("$2b$05$"));
+    strong
+        .login("ada@example.com", "analytical engine")
+        .await
+        .unwrap();
+}
