@@ -1,0 +1,90 @@
+//! Turning driver errors into [`StoreError`]s.
+
+use auth_core::StoreError;
+
+/// Sorts a sqlx error into "try again later" (the database is down, busy or
+/// restarting) and everything else. Unique violations are not special here:
+/// only the insert that can cause one knows what it means.
+pub(crate) fn classify(error: sqlx::Error) -> StoreError {
+    let unavailable = match &error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => transient(db.as_ref()),
+        _ => false,
+    };
+    if unavailable {
+        StoreError::Unavailable(error.into())
+    } else {
+        StoreError::Backend(error.into())
+    }
+}
+
+/// Whether a database's own error means it is momentarily unable to serve,
+/// rather than that the statement is wrong.
+fn transient(error: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(feature = "sqlite")]
+    if error
+        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        return error.code().is_some_and(|code| sqlite_transient(&code));
+    }
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        return postgres_transient(pg.code());
+    }
+    false
+}
+
+/// SQLite result codes (possibly extended; the primary code is the low byte):
+/// BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+fn sqlite_transient(code: &str) -> bool {
+    code.parse::<u32>()
+        .is_ok_and(|code| matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+}
+
+/// PostgreSQL SQLSTATEs: connection exception, insufficient resources,
+/// operator intervention (pg_terminate_backend, shutdown), serialization
+/// failure, deadlock.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+fn postgres_transient(sqlstate: &str) -> bool {
+    ["08", "53", "57"]
+        .iter()
+        .any(|class| sqlstate.starts_with(class))
+        || sqlstate == "40001"
+        || sqlstate == "40P01"
+}
+
+/// `classify`, except that a unique violation means the email is taken: for
+/// the one insert whose only unique key besides the id is the email.
+pub(crate) fn classify_user_insert(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::EmailTaken,
+        _ => classify(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{postgres_transient, sqlite_transient};
+
+    #[test]
+    fn transient_codes() {
+        for code in ["5", "517", "6", "10", "14"] {
+            assert!(sqlite_transient(code), "sqlite {code}");
+        }
+        for code in ["19", "2067", "1", "787"] {
+            assert!(!sqlite_transient(code), "sqlite {code}");
+        }
+        for code in ["08006", "57P01", "53300", "40001", "40P01"] {
+            assert!(postgres_transient(code), "postgres {code}");
+        }
+        for code in ["23505", "42601", "42P01", "22001"] {
+            assert!(!postgres_transient(code), "postgres {code}");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The shared backend: one PostgreSQL database behind any number of app
+//! instances.
+
+use std::str::FromStr;
+
+use auth_core::StoreError;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::error::classify;
+use crate::PoolOptions;
+
+/// Accounts and sessions in a PostgreSQL database. Instances keep no state of
+/// their own, so any number of them can share one database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url`, e.g. `postgres://user:password@host/database`.
+    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(classify)?
+            .application_name("auth-store");
+        let pool = PgPoolOptions::new()
+            .max_connections(pool.max_connections)
+            .min_connections(pool.min_connections)
+            .acquire_timeout(pool.acquire_timeout)
+            .idle_timeout(pool.idle_timeout)
+            .connect_with(options)
+            .await
+            .map_err(classify)?;
+        Ok(Self { pool })
+    }
+
+    /// Wraps a pool configured elsewhere.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Brings the schema up to date (the migrations are embedded in the
+    /// binary). Instances starting together are safe: sqlx takes an advisory
+    /// lock, so one migrates and the others wait.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("migrations/postgres")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+crate::sql::impl_sql_store!(PgStore);

@@ -1,0 +1,79 @@
+//! Row types shared by both backends, and their conversion to domain types.
+//! Both schemas use the same column names and types (integers for ids and
+//! times), so one `FromRow` derive serves SQLite and PostgreSQL.
+
+use auth_core::time::OffsetDateTime;
+use auth_core::{
+    DisplayName, Email, PasswordHash, SessionRecord, StoreError, User, UserCredentials, UserId,
+};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    session_created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+}
+
+pub(crate) fn timestamp(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+fn time(secs: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .map_err(|_| StoreError::Corrupt(format!("timestamp {secs} out of range")))
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("user {}: invalid {what}", row.id));
+        Ok(User {
+            id: UserId::new(row.id),
+            email: Email::parse(&row.email).map_err(|_| corrupt("email"))?,
+            name: DisplayName::parse(&row.name).map_err(|_| corrupt("name"))?,
+            created_at: time(row.created_at)?,
+        })
+    }
+}
+
+impl TryFrom<CredentialsRow> for UserCredentials {
+    type Error = StoreError;
+
+    fn try_from(row: CredentialsRow) -> Result<Self, StoreError> {
+        Ok(UserCredentials {
+            user: row.user.try_into()?,
+            password_hash: PasswordHash::new(row.password_hash),
+        })
+    }
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = StoreError;
+
+    fn try_from(row: SessionRow) -> Result<Self, StoreError> {
+        Ok(SessionRecord {
+            user: row.user.try_into()?,
+            created_at: time(row.session_created_at)?,
+            last_seen_at: time(row.last_seen_at)?,
+            expires_at: time(row.expires_at)?,
+        })
+    }
+}

@@ -1,0 +1,199 @@
+//! The store implementation shared by both SQL backends.
+//!
+//! SQLite and PostgreSQL get the same statements: both schemas have the same
+//! columns and integer types, and sqlx's SQLite driver accepts PostgreSQL's
+//! `$1` placeholders. Only the pool type differs, so the trait impls are
+//! written once, here, and instantiated per backend by `impl_sql_store!`.
+//! Generic code over `sqlx::Database` would need a long list of per-type
+//! trait bounds for the same result.
+
+pub(crate) const INSERT_USER: &str = "INSERT INTO users (email, name, password_hash, created_at) \
+     VALUES ($1, $2, $3, $4) RETURNING id";
+
+pub(crate) const SELECT_CREDENTIALS: &str =
+    "SELECT id, email, name, created_at, password_hash FROM users WHERE email = $1";
+
+pub(crate) const SELECT_USER: &str = "SELECT id, email, name, created_at FROM users WHERE id = $1";
+
+pub(crate) const UPDATE_PASSWORD_HASH: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
+
+pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions \
+     (token_digest, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)";
+
+pub(crate) const SELECT_SESSION: &str = "SELECT u.id, u.email, u.name, u.created_at, \
+     s.created_at AS session_created_at, s.last_seen_at, s.expires_at \
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_digest = $1";
+
+// Never moves last_seen_at backwards when two requests race.
+pub(crate) const TOUCH_SESSION: &str =
+    "UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2 AND last_seen_at < $1";
+
+pub(crate) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_digest = $1";
+
+pub(crate) const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+
+pub(crate) const DELETE_USER_SESSIONS_EXCEPT: &str =
+    "DELETE FROM sessions WHERE user_id = $1 AND token_digest <> $2";
+
+pub(crate) const DELETE_EXPIRED_SESSIONS: &str =
+    "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
+
+/// Implements auth-core's store traits for a struct with a `pool` field of
+/// any sqlx pool type.
+macro_rules! impl_sql_store {
+    ($store:ty) => {
+        impl auth_core::UserStore for $store {
+            async fn create_user(
+                &self,
+                new: auth_core::NewUser,
+            ) -> Result<auth_core::User, auth_core::StoreError> {
+                let created_at = $crate::rows::timestamp(new.created_at);
+                let id: i64 = sqlx::query_scalar($crate::sql::INSERT_USER)
+                    .bind(new.email.as_str())
+                    .bind(new.name.as_str())
+                    .bind(new.password_hash.as_str())
+                    .bind(created_at)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err($crate::error::classify_user_insert)?;
+                Ok(auth_core::User {
+                    id: auth_core::UserId::new(id),
+                    email: new.email,
+                    name: new.name,
+                    created_at: auth_core::time::OffsetDateTime::from_unix_timestamp(created_at)
+                        .map_err(|e| auth_core::StoreError::Corrupt(e.to_string()))?,
+                })
+            }
+
+            async fn find_credentials(
+                &self,
+                email: &auth_core::Email,
+            ) -> Result<Option<auth_core::UserCredentials>, auth_core::StoreError> {
+                sqlx::query_as::<_, $crate::rows::CredentialsRow>($crate::sql::SELECT_CREDENTIALS)
+                    .bind(email.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            async fn find_user(
+                &self,
+                id: auth_core::UserId,
+            ) -> Result<Option<auth_core::User>, auth_core::StoreError> {
+                sqlx::query_as::<_, $crate::rows::UserRow>($crate::sql::SELECT_USER)
+                    .bind(id.get())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            async fn update_password_hash(
+                &self,
+                id: auth_core::UserId,
+                hash: &auth_core::PasswordHash,
+            ) -> Result<bool, auth_core::StoreError> {
+                let done = sqlx::query($crate::sql::UPDATE_PASSWORD_HASH)
+                    .bind(hash.as_str())
+                    .bind(id.get())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+
+        impl auth_core::SessionStore for $store {
+            async fn create_session(
+                &self,
+                new: auth_core::NewSession,
+            ) -> Result<(), auth_core::StoreError> {
+                sqlx::query($crate::sql::INSERT_SESSION)
+                    .bind(&new.digest.as_bytes()[..])
+                    .bind(new.user_id.get())
+                    .bind($crate::rows::timestamp(new.created_at))
+                    .bind($crate::rows::timestamp(new.expires_at))
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                Ok(())
+            }
+
+            async fn find_session(
+                &self,
+                digest: &auth_core::TokenDigest,
+            ) -> Result<Option<auth_core::SessionRecord>, auth_core::StoreError> {
+                sqlx::query_as::<_, $crate::rows::SessionRow>($crate::sql::SELECT_SESSION)
+                    .bind(&digest.as_bytes()[..])
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            async fn touch_session(
+                &self,
+                digest: &auth_core::TokenDigest,
+                at: auth_core::time::OffsetDateTime,
+            ) -> Result<(), auth_core::StoreError> {
+                sqlx::query($crate::sql::TOUCH_SESSION)
+                    .bind($crate::rows::timestamp(at))
+                    .bind(&digest.as_bytes()[..])
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                Ok(())
+            }
+
+            async fn delete_session(
+                &self,
+                digest: &auth_core::TokenDigest,
+            ) -> Result<bool, auth_core::StoreError> {
+                let done = sqlx::query($crate::sql::DELETE_SESSION)
+                    .bind(&digest.as_bytes()[..])
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_user_sessions(
+                &self,
+                user: auth_core::UserId,
+                keep: Option<&auth_core::TokenDigest>,
+            ) -> Result<u64, auth_core::StoreError> {
+                let query = match keep {
+                    Some(keep) => sqlx::query($crate::sql::DELETE_USER_SESSIONS_EXCEPT)
+                        .bind(user.get())
+                        .bind(&keep.as_bytes()[..]),
+                    None => sqlx::query($crate::sql::DELETE_USER_SESSIONS).bind(user.get()),
+                };
+                let done = query
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn delete_expired_sessions(
+                &self,
+                now: auth_core::time::OffsetDateTime,
+                idle_cutoff: auth_core::time::OffsetDateTime,
+            ) -> Result<u64, auth_core::StoreError> {
+                let done = sqlx::query($crate::sql::DELETE_EXPIRED_SESSIONS)
+                    .bind($crate::rows::timestamp(now))
+                    .bind($crate::rows::timestamp(idle_cutoff))
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;

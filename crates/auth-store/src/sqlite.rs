@@ -1,0 +1,95 @@
+//! The embedded backend: one SQLite file, no server.
+
+use std::str::FromStr;
+
+use auth_core::StoreError;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::classify;
+use crate::PoolOptions;
+
+/// Accounts and sessions in a SQLite database file.
+///
+/// Every connection is opened in WAL mode (readers never wait for the
+/// writer), with a busy timeout (a writer waits up to five seconds for another
+/// instead of failing at once), `synchronous = NORMAL` (WAL's safe setting: a
+/// crashed process loses nothing) and foreign keys on. These are connection
+/// settings, so they are set on the connect options: a `PRAGMA` inside a
+/// migration would apply only to the connection that ran it.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// How long a connection waits for another's write lock before giving up.
+    pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+    /// Opens (creating if needed, with its directory) the database at `url`,
+    /// e.g. `sqlite://data/auth.db` or `sqlite::memory:`. An in-memory
+    /// database lives in a single connection, since each connection would
+    /// otherwise get its own empty one.
+    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(classify)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Self::BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            let file = options.clone().get_filename();
+            if let Some(dir) = file.parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+                }
+            }
+        }
+        let pool_options = SqlitePoolOptions::new()
+            .acquire_timeout(pool.acquire_timeout)
+            .min_connections(pool.min_connections);
+        let pool_options = if in_memory {
+            pool_options
+                .max_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            pool_options
+                .max_connections(pool.max_connections)
+                .idle_timeout(pool.idle_timeout)
+        };
+        let pool = pool_options.connect_with(options).await.map_err(classify)?;
+        Ok(Self { pool })
+    }
+
+    /// Wraps a pool configured elsewhere. Set the connection options above on
+    /// it yourself.
+    pub fn from_pool(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Brings the schema up to date (the migrations are embedded in the
+    /// binary). Safe to run at every start.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+crate::sql::impl_sql_store!(SqliteStore);

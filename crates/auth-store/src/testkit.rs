@@ -1,0 +1,311 @@
+//! The conformance suite: what every implementation of auth-core's store
+//! traits must do, checked against a real instance of it.
+//!
+//! The SQLite, PostgreSQL and in-memory stores all pass it through [`run`];
+//! so should yours. Call it from a test with a function that returns a fresh,
+//! empty store each time it is called:
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use auth_store::{PoolOptions, Store};
+//!
+//! auth_store::testkit::run("sqlite in memory", || async {
+//!     let store = Store::connect("sqlite::memory:", &PoolOptions::default())
+//!         .await
+//!         .expect("connect");
+//!     store.migrate().await.expect("migrate");
+//!     store
+//! })
+//! .await;
+//! # });
+//! ```
+//!
+//! Each check prints its name to stderr before it starts, so the output of
+//! a failing test names the rule that broke.
+
+use std::future::Future;
+
+use auth_core::time::{Duration, OffsetDateTime};
+use auth_core::{
+    DisplayName, Email, NewSession, NewUser, PasswordHash, SessionStore, StoreError, TokenDigest,
+    User, UserId, UserStore,
+};
+
+/// What a store must be for the suite to exercise it: both traits, and
+/// cheap to clone into concurrent tasks.
+pub trait ConformantStore: UserStore + SessionStore + Clone + Send + Sync + 'static {}
+
+impl<S: UserStore + SessionStore + Clone + Send + Sync + 'static> ConformantStore for S {}
+
+/// Runs every check, each on a fresh store from `new_store`, and panics at
+/// the first one that fails. `label` names the store in the output.
+pub async fn run<S, F, Fut>(label: &str, mut new_store: F)
+where
+    S: ConformantStore,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = S>,
+{
+    macro_rules! checks {
+        ($($check:ident),* $(,)?) => {
+            $(
+                eprintln!("conformance [{label}]: {}", stringify!($check));
+                $check(new_store().await).await;
+            )*
+        };
+    }
+    checks!(
+        users_are_created_and_found,
+        stored_text_round_trips_exactly,
+        an_email_is_registered_once,
+        concurrent_registrations_of_one_email_create_one_account,
+        password_hashes_can_be_replaced,
+        sessions_are_found_with_their_user,
+        touching_moves_last_seen_forward_only,
+        a_deleted_session_is_gone,
+        a_users_sessions_can_be_deleted_but_one,
+        ended_sessions_are_purged,
+        a_session_needs_an_existing_user,
+    );
+    eprintln!("conformance [{label}]: all checks passed");
+}
+
+/// A fixed, whole-second instant: stores keep seconds.
+fn t0() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_900_000_000).expect("valid timestamp")
+}
+
+fn new_user(email: &str, name: &str) -> NewUser {
+    NewUser {
+        email: Email::parse(email).expect("valid email"),
+        name: DisplayName::parse(name).expect("valid name"),
+        password_hash: PasswordHash::new(format!("$2b$04$hash-of-{email}")),
+        created_at: t0(),
+    }
+}
+
+async fn create(store: &impl UserStore, email: &str, name: &str) -> User {
+    store
+        .create_user(new_user(email, name))
+        .await
+        .expect("create user")
+}
+
+fn digest(n: u8) -> TokenDigest {
+    TokenDigest::from_bytes([n; 32])
+}
+
+async fn session(
+    store: &impl SessionStore,
+    n: u8,
+    user: UserId,
+    created_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) {
+    store
+        .create_session(NewSession {
+            digest: digest(n),
+            user_id: user,
+            created_at,
+            expires_at,
+        })
+        .await
+        .expect("create session");
+}
+
+async fn users_are_created_and_found(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    assert_eq!(ada.email.as_str(), "ada@example.com");
+    assert_eq!(ada.created_at, t0());
+
+    let found = store
+        .find_credentials(&Email::parse("ADA@Example.COM").unwrap())
+        .await
+        .unwrap()
+        .expect("lookup by email ignores case");
+    assert_eq!(found.user, ada);
+    assert_eq!(
+        found.password_hash.as_str(),
+        "$2b$04$hash-of-ada@example.com"
+    );
+    assert_eq!(store.find_user(ada.id).await.unwrap(), Some(ada.clone()));
+
+    let bob = create(&store, "bob@example.com", "Bob").await;
+    assert_ne!(bob.id, ada.id, "ids are distinct");
+    let nobody = Email::parse("nobody@example.com").unwrap();
+    assert!(store.find_credentials(&nobody).await.unwrap().is_none());
+    let unused = UserId::new(ada.id.get().max(bob.id.get()) + 1000);
+    assert!(store.find_user(unused).await.unwrap().is_none());
+}
+
+async fn stored_text_round_trips_exactly(store: impl ConformantStore) {
+    let tricky_name = "O'Brien \"; DROP TABLE users; -- Zoë 山田 🚀";
+    let user = create(&store, "o'brien+x@example.com", tricky_name).await;
+    let found = store.find_user(user.id).await.unwrap().unwrap();
+    assert_eq!(found.name.as_str(), tricky_name);
+    assert_eq!(found.email.as_str(), "o'brien+x@example.com");
+}
+
+async fn an_email_is_registered_once(store: impl ConformantStore) {
+    create(&store, "ada@example.com", "Ada").await;
+    let again = store
+        .create_user(new_user("ada@example.com", "Someone Else"))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::EmailTaken)),
+        "expected EmailTaken, got {again:?}"
+    );
+    let kept = store
+        .find_credentials(&Email::parse("ada@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        kept.user.name.as_str(),
+        "Ada",
+        "the first account is untouched"
+    );
+}
+
+async fn concurrent_registrations_of_one_email_create_one_account(store: impl ConformantStore) {
+    const TASKS: usize = 20;
+    let attempts: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_user(new_user("race@example.com", &format!("Racer {i}")))
+                    .await
+            })
+        })
+        .collect();
+    let (mut created, mut taken, mut other) = (0, 0, Vec::new());
+    for attempt in attempts {
+        match attempt.await.expect("task panicked") {
+            Ok(_) => created += 1,
+            Err(StoreError::EmailTaken) => taken += 1,
+            Err(e) => other.push(e),
+        }
+    }
+    assert!(other.is_empty(), "unexpected errors: {other:?}");
+    assert_eq!((created, taken), (1, TASKS - 1));
+}
+
+async fn password_hashes_can_be_replaced(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let new_hash = PasswordHash::new("$2b$04$replacement".into());
+    assert!(store.update_password_hash(ada.id, &new_hash).await.unwrap());
+    let found = store.find_credentials(&ada.email).await.unwrap().unwrap();
+    assert_eq!(found.password_hash, new_hash);
+    let unused = UserId::new(ada.id.get() + 1000);
+    assert!(!store.update_password_hash(unused, &new_hash).await.unwrap());
+}
+
+async fn sessions_are_found_with_their_user(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let expires = t0() + Duration::hours(12);
+    session(&store, 1, ada.id, t0(), expires).await;
+    let found = store.find_session(&digest(1)).await.unwrap().unwrap();
+    assert_eq!(found.user, ada);
+    assert_eq!(found.created_at, t0());
+    assert_eq!(found.last_seen_at, t0(), "last seen starts at creation");
+    assert_eq!(found.expires_at, expires);
+    assert!(store.find_session(&digest(2)).await.unwrap().is_none());
+
+    // Expired sessions are still returned: the service applies the policy.
+    session(&store, 3, ada.id, t0(), t0() - Duration::hours(1)).await;
+    assert!(store.find_session(&digest(3)).await.unwrap().is_some());
+}
+
+async fn touching_moves_last_seen_forward_only(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    session(&store, 1, ada.id, t0(), t0() + Duration::hours(12)).await;
+    store
+        .touch_session(&digest(1), t0() + Duration::minutes(5))
+        .await
+        .unwrap();
+    store
+        .touch_session(&digest(1), t0() + Duration::minutes(2))
+        .await
+        .unwrap();
+    let found = store.find_session(&digest(1)).await.unwrap().unwrap();
+    assert_eq!(found.last_seen_at, t0() + Duration::minutes(5));
+    assert_eq!(found.created_at, t0());
+    store
+        .touch_session(&digest(9), t0())
+        .await
+        .expect("touching an unknown session is not an error");
+}
+
+async fn a_deleted_session_is_gone(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    session(&store, 1, ada.id, t0(), t0() + Duration::hours(12)).await;
+    session(&store, 2, ada.id, t0(), t0() + Duration::hours(12)).await;
+    assert!(store.delete_session(&digest(1)).await.unwrap());
+    assert!(store.find_session(&digest(1)).await.unwrap().is_none());
+    assert!(!store.delete_session(&digest(1)).await.unwrap());
+    assert!(
+        store.find_session(&digest(2)).await.unwrap().is_some(),
+        "other sessions stay"
+    );
+}
+
+async fn a_users_sessions_can_be_deleted_but_one(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let bob = create(&store, "bob@example.com", "Bob").await;
+    let expires = t0() + Duration::hours(12);
+    for n in 1..=3 {
+        session(&store, n, ada.id, t0(), expires).await;
+    }
+    session(&store, 10, bob.id, t0(), expires).await;
+
+    let deleted = store
+        .delete_user_sessions(ada.id, Some(&digest(1)))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2);
+    assert!(store.find_session(&digest(1)).await.unwrap().is_some());
+    assert!(store.find_session(&digest(2)).await.unwrap().is_none());
+    assert!(store.find_session(&digest(3)).await.unwrap().is_none());
+    assert!(store.find_session(&digest(10)).await.unwrap().is_some());
+
+    assert_eq!(store.delete_user_sessions(ada.id, None).await.unwrap(), 1);
+    assert!(store.find_session(&digest(1)).await.unwrap().is_none());
+    assert!(
+        store.find_session(&digest(10)).await.unwrap().is_some(),
+        "another user's sessions stay"
+    );
+}
+
+async fn ended_sessions_are_purged(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let hour = Duration::hours(1);
+    session(&store, 1, ada.id, t0(), t0() + hour).await; // live
+    session(&store, 2, ada.id, t0(), t0() + Duration::seconds(10)).await; // past its end
+    session(&store, 3, ada.id, t0() - Duration::minutes(10), t0() + hour).await; // idle
+    let now = t0() + Duration::seconds(10);
+    let idle_cutoff = t0() - Duration::minutes(5);
+    assert_eq!(
+        store
+            .delete_expired_sessions(now, idle_cutoff)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(store.find_session(&digest(1)).await.unwrap().is_some());
+    assert!(store.find_session(&digest(2)).await.unwrap().is_none());
+    assert!(store.find_session(&digest(3)).await.unwrap().is_none());
+}
+
+async fn a_session_needs_an_existing_user(store: impl ConformantStore) {
+    let nobody = UserId::new(987_654_321);
+    let result = store
+        .create_session(NewSession {
+            digest: digest(1),
+            user_id: nobody,
+            created_at: t0(),
+            expires_at: t0() + Duration::hours(1),
+        })
+        .await;
+    assert!(result.is_err(), "a session for a missing user was stored");
+    assert!(store.find_session(&digest(1)).await.unwrap().is_none());
+}
