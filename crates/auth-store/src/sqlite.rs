@@ -44,8 +44,7 @@ impl SqliteStore {
             let file = options.clone().get_filename();
             if let Some(dir) = file.parent() {
                 if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+                    create_private_dir(dir).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
                 }
             }
         }
@@ -90,6 +89,16 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Creates the database's directory (and parents) readable by the owner
+/// only: it holds password hashes. An existing directory is left as it is.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 crate::sql::impl_sql_store!(SqliteStore);
