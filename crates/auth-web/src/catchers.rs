@@ -1,0 +1,101 @@
+//! Error pages, in the site's layout. Every failure ends here, whether
+//! Rocket raised it (404, 413, an unreadable form) or a route did
+//! ([`AppError`](crate::error::AppError)); none shows its cause.
+
+use rocket::http::Status;
+use rocket::request::Request;
+use rocket::response::{Flash, Redirect};
+use rocket::{catch, catchers, uri, Catcher};
+use rocket_dyn_templates::{context, Template};
+
+use crate::local_path::LocalPath;
+use crate::page::Page;
+use crate::routes::login;
+use crate::session_cookie::SessionCookie;
+
+/// Every catcher.
+pub fn all() -> Vec<Catcher> {
+    catchers![login_required, error_page]
+}
+
+/// A login-required route was asked for without a live session: to the
+/// login page, which comes back here afterwards.
+#[catch(401)]
+pub fn login_required(req: &Request<'_>) -> Flash<Redirect> {
+    // The session guard's own removal of a dead cookie was reset when the
+    // request turned into an error; remove it again.
+    if let Some(cookie) = req.rocket().state::<SessionCookie>() {
+        if cookie.token(req.cookies()).is_some() {
+            cookie.clear(req.cookies());
+        }
+    }
+    let next = LocalPath::parse(&req.uri().to_string());
+    let target = uri!(login::form(next = next.as_ref().map(LocalPath::as_str)));
+    Flash::new(
+        Redirect::to(target),
+        "info",
+        "Please log in to see this page.",
+    )
+}
+
+/// Any other error status, explained for the visitor.
+#[catch(default)]
+pub async fn error_page(status: Status, req: &Request<'_>) -> Template {
+    let (title, message) = explain(status);
+    let page = match req.guard::<Page<'_>>().await.succeeded() {
+        Some(page) => page,
+        None => Page::anonymous(),
+    };
+    page.render(
+        "error",
+        context! { status: status.code, title: title, message: message },
+    )
+}
+
+fn explain(status: Status) -> (&'static str, &'static str) {
+    match status.code {
+        400 => (
+            "Bad request",
+            "The request could not be understood. Go back, reload the page and try again.",
+        ),
+        403 => (
+            "This form was refused",
+            "For your safety, a form is only accepted from a page of this site that you \
+             loaded recently. Go back, reload the page, and submit the form again.",
+        ),
+        404 => (
+            "Page not found",
+            "There is no page at this address. Check it, or start again from the home page.",
+        ),
+        413 => (
+            "Too much data",
+            "What you sent is larger than this site accepts. Shorten it and try again.",
+        ),
+        415 => (
+            "Unsupported form",
+            "The form was sent in a format this site does not accept. Use the site's own forms.",
+        ),
+        422 => (
+            "The form could not be read",
+            "Some of what was sent could not be read (for instance, text that is not valid \
+             UTF-8). Go back, reload the page and try again.",
+        ),
+        429 => (
+            "Too many attempts",
+            "Too many requests came too quickly. Wait a little and try again.",
+        ),
+        503 => (
+            "Temporarily unavailable",
+            "The site cannot reach its database right now. Nothing you entered was saved; \
+             please try again in a moment.",
+        ),
+        500..=599 => (
+            "Something went wrong",
+            "An unexpected error occurred and has been logged. Please try again later.",
+        ),
+        _ => (
+            "Request not handled",
+            "This request could not be handled. Start again from the home page.",
+        ),
+    }
+}

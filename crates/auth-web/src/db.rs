@@ -1,0 +1,65 @@
+//! The database pool, managed by rocket_db_pools.
+//!
+//! rocket_db_pools' own sqlx pools are typed to one database, while this
+//! application picks SQLite or PostgreSQL from the URL at start-up. Its
+//! `Pool` trait is public, so [`StorePool`] implements it over
+//! [`auth_store::Store`]: rocket_db_pools still reads the `databases.auth`
+//! configuration, opens the pool at ignition and closes it at shutdown.
+
+use std::time::Duration;
+
+use auth_store::{PoolOptions, Store};
+use rocket::figment::Figment;
+use rocket_db_pools::Database;
+
+use crate::error::describe;
+
+/// The `databases.auth` database.
+#[derive(Database)]
+#[database("auth")]
+pub struct AuthDb(StorePool);
+
+impl AuthDb {
+    /// The store behind the pool.
+    pub fn store(&self) -> &Store {
+        &self.0 .0
+    }
+}
+
+/// Why the database could not be opened, with the whole chain of causes in
+/// its message: rocket_db_pools logs only the message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConnectError(String);
+
+/// A [`Store`] as a rocket_db_pools pool.
+pub struct StorePool(Store);
+
+#[rocket::async_trait]
+impl rocket_db_pools::Pool for StorePool {
+    /// The store is itself a cheap handle onto the connection pool.
+    type Connection = Store;
+    type Error = rocket_db_pools::Error<ConnectError>;
+
+    async fn init(figment: &Figment) -> Result<Self, Self::Error> {
+        let config: rocket_db_pools::Config = figment.extract()?;
+        let options = PoolOptions {
+            max_connections: u32::try_from(config.max_connections).unwrap_or(u32::MAX),
+            min_connections: config.min_connections.unwrap_or(0),
+            acquire_timeout: Duration::from_secs(config.connect_timeout),
+            idle_timeout: config.idle_timeout.map(Duration::from_secs),
+        };
+        Store::connect(&config.url, &options)
+            .await
+            .map(StorePool)
+            .map_err(|e| rocket_db_pools::Error::Init(ConnectError(describe(&e))))
+    }
+
+    async fn get(&self) -> Result<Store, Self::Error> {
+        Ok(self.0.clone())
+    }
+
+    async fn close(&self) {
+        self.0.close().await;
+    }
+}

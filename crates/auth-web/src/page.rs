@@ -1,0 +1,93 @@
+//! What every page's layout needs, gathered as one request guard.
+
+use auth_core::User;
+use rocket::outcome::try_outcome;
+use rocket::request::{self, FlashMessage, FromRequest, Request};
+use rocket_dyn_templates::Template;
+use serde::Serialize;
+
+use crate::guards::{CsrfToken, Visitor};
+
+/// The layout's data: who is logged in, the flash message (consumed by
+/// rendering it, so it shows once), and the CSRF token for the navigation
+/// bar's logout form and the page's own forms.
+pub struct Page<'r> {
+    user: Option<User>,
+    flash: Option<FlashMessage<'r>>,
+    csrf: Option<CsrfToken>,
+}
+
+#[derive(Serialize)]
+struct Layout<'a, C> {
+    #[serde(flatten)]
+    page: C,
+    logged_in: bool,
+    user: Option<UserView<'a>>,
+    flash: Option<FlashView<'a>>,
+    csrf_token: &'a str,
+}
+
+#[derive(Serialize)]
+struct UserView<'a> {
+    name: &'a str,
+    email: &'a str,
+}
+
+#[derive(Serialize)]
+struct FlashView<'a> {
+    kind: &'a str,
+    message: &'a str,
+}
+
+impl<'r> Page<'r> {
+    /// A layout for a visitor whose session could not be looked up (an
+    /// error page while the database is down).
+    pub fn anonymous() -> Self {
+        Self {
+            user: None,
+            flash: None,
+            csrf: None,
+        }
+    }
+
+    /// Renders `template` with the page's own `context` and the layout's.
+    pub fn render(self, template: &'static str, context: impl Serialize) -> Template {
+        let flash = self.flash.as_ref().map(|f| FlashView {
+            kind: f.kind(),
+            message: f.message(),
+        });
+        Template::render(
+            template,
+            Layout {
+                page: context,
+                logged_in: self.user.is_some(),
+                user: self.user.as_ref().map(|u| UserView {
+                    name: u.name.as_str(),
+                    email: u.email.as_str(),
+                }),
+                flash,
+                csrf_token: self.csrf.as_ref().map_or("", CsrfToken::as_str),
+            },
+        )
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Page<'r> {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let visitor = try_outcome!(req.guard::<Visitor>().await);
+        let csrf = try_outcome!(req.guard::<CsrfToken>().await);
+        let flash = req
+            .guard::<Option<FlashMessage<'r>>>()
+            .await
+            .succeeded()
+            .flatten();
+        request::Outcome::Success(Page {
+            user: visitor.0.map(|current| current.session.user),
+            flash,
+            csrf: Some(csrf),
+        })
+    }
+}

@@ -1,0 +1,23 @@
+//! The home page.
+
+use rocket::{get, routes, Route};
+use rocket_dyn_templates::{context, Template};
+
+use crate::page::Page;
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![index, healthz]
+}
+
+/// Login and register buttons, or "(You are already logged in)".
+#[get("/")]
+pub fn index(page: Page<'_>) -> Template {
+    page.render("index", context! {})
+}
+
+/// For load balancers and the benchmark's baseline: answers without touching
+/// the database or any template.
+#[get("/healthz")]
+pub fn healthz() -> &'static str {
+    "ok"
+}

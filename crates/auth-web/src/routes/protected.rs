@@ -1,0 +1,60 @@
+//! Pages and files for logged-in users only. Each route takes a
+//! [`CurrentUser`]; without a session the request ends at the 401 catcher,
+//! which redirects to the login page.
+
+use std::path::PathBuf;
+
+use rocket::fs::NamedFile;
+use rocket::http::Header;
+use rocket::{get, routes, Responder, Route, State};
+use rocket_dyn_templates::{context, Template};
+
+use crate::error::AppError;
+use crate::guards::CurrentUser;
+use crate::page::Page;
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![secrets, download]
+}
+
+/// The directory of files served only through [`download`]. It is not
+/// under the static directory, so there is no public way to them.
+#[derive(Debug, Clone)]
+pub struct ProtectedFiles(pub PathBuf);
+
+/// The protected file's name, on disk and for the browser.
+pub const CHEAT_SHEET: &str = "cheat_sheet.pdf";
+
+#[get("/secrets")]
+pub fn secrets(user: CurrentUser, page: Page<'_>) -> Template {
+    page.render("secrets", context! { name: user.user().name.as_str() })
+}
+
+/// A PDF sent as an attachment, so the browser saves it under its name.
+#[derive(Responder)]
+#[response(content_type = "application/pdf")]
+pub struct Attachment {
+    file: NamedFile,
+    disposition: Header<'static>,
+}
+
+#[get("/download")]
+pub async fn download(
+    _user: CurrentUser,
+    files: &State<ProtectedFiles>,
+) -> Result<Attachment, AppError> {
+    let path = files.0.join(CHEAT_SHEET);
+    match NamedFile::open(&path).await {
+        Ok(file) => Ok(Attachment {
+            file,
+            disposition: Header::new(
+                "Content-Disposition",
+                format!("attachment; filename=\"{CHEAT_SHEET}\""),
+            ),
+        }),
+        Err(e) => {
+            log::error!("Cannot open the protected file {}: {e}", path.display());
+            Err(AppError::Internal)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Creating an account.
+
+use auth_core::{AuthError, InputErrors, Registration};
+use rocket::http::{CookieJar, Status};
+use rocket::response::{Flash, Redirect};
+use rocket::{get, post, routes, uri, FromForm, Route, State};
+use rocket_dyn_templates::Template;
+use serde::Serialize;
+
+use crate::error::AppError;
+use crate::form_field::TextField;
+use crate::guards::{CsrfForm, CsrfProtected, CsrfToken, Visitor};
+use crate::page::Page;
+use crate::routes::{login, protected, Reply};
+use crate::session_cookie::SessionCookie;
+use crate::Auth;
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![form, submit]
+}
+
+/// The registration form. Missing fields arrive empty, so they get the same
+/// "Enter your …" message as blank ones rather than a bare 422.
+#[derive(FromForm)]
+pub struct RegisterForm {
+    email: TextField,
+    name: TextField,
+    password: TextField,
+    csrf_token: TextField,
+}
+
+impl CsrfProtected for RegisterForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// What the template shows: the values typed (never the password) and the
+/// message for each field.
+#[derive(Serialize, Default)]
+struct FormView<'a> {
+    email: &'a str,
+    name: &'a str,
+    errors: Errors,
+}
+
+#[derive(Serialize, Default)]
+struct Errors {
+    email: Option<String>,
+    name: Option<String>,
+    password: Option<String>,
+}
+
+impl From<InputErrors> for Errors {
+    fn from(errors: InputErrors) -> Self {
+        Self {
+            email: errors.email.map(|e| e.to_string()),
+            name: errors.name.map(|e| e.to_string()),
+            password: errors.password.map(|e| e.to_string()),
+        }
+    }
+}
+
+#[get("/register")]
+pub fn form(page: Page<'_>) -> Template {
+    page.render("register", FormView::default())
+}
+
+/// Creates the account and logs it in, replacing any session the browser
+/// had. An email already registered goes to the login page instead.
+#[post("/register", data = "<form>")]
+pub async fn submit(
+    form: CsrfForm<RegisterForm>,
+    page: Page<'_>,
+    visitor: Visitor,
+    auth: &State<Auth>,
+    cookie: &State<SessionCookie>,
+    jar: &CookieJar<'_>,
+) -> Result<Reply, AppError> {
+    let form = form.0;
+    let registration = Registration {
+        email: &form.email,
+        name: &form.name,
+        password: &form.password,
+    };
+    match auth.register(registration).await {
+        Ok(issued) => {
+            if let Some(previous) = visitor.0 {
+                auth.logout(&previous.token).await?;
+            }
+            cookie.set(jar, &issued, auth.now());
+            CsrfToken::rotate(jar, cookie.secure())?;
+            Ok(Reply::Redirect(Flash::success(
+                Redirect::to(uri!(protected::secrets)),
+                "Welcome! Your account has been created.",
+            )))
+        }
+        Err(AuthError::EmailTaken) => Ok(Reply::Redirect(Flash::error(
+            Redirect::to(uri!(login::form(next = Option::<&str>::None))),
+            "Email already registered. Log in instead.",
+        ))),
+        Err(AuthError::InvalidInput(errors)) => {
+            let view = FormView {
+                email: form.email.trim(),
+                name: form.name.trim(),
+                errors: errors.into(),
+            };
+            Ok(Reply::Page((
+                Status::UnprocessableEntity,
+                page.render("register", view),
+            )))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
