@@ -1,0 +1,153 @@
+//! The `auth-web` binary itself, started as the README says (from the
+//! repository root, with its Rocket.toml), its data directed to a temporary
+//! directory by DATABASE_URL.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+fn workspace() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn auth_web(data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_auth-web"));
+    command
+        .current_dir(workspace())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/auth.db", data.display()),
+        )
+        .env("ROCKET_PORT", "0")
+        .env("ROCKET_BCRYPT_COST", "4")
+        .env("ROCKET_CLI_COLORS", "false")
+        .env_remove("ROCKET_SECRET_KEY")
+        .env_remove("ROCKET_PROFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Kills the server when the test ends, passing or failing.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// Reads the child's stdout on a thread for as long as it runs (a closed
+/// pipe would make its logging fail), collecting it and reporting the port
+/// from Rocket's launch line.
+fn watch_stdout(child: &mut Child) -> (u16, std::sync::Arc<std::sync::Mutex<String>>) {
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let collected = log.clone();
+    std::thread::spawn(move || {
+        const LAUNCHED: &str = "launched from http://127.0.0.1:";
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Some(at) = line.find(LAUNCHED) {
+                let port = line[at + LAUNCHED.len()..]
+                    .trim_end_matches(|c: char| !c.is_ascii_digit())
+                    .parse::<u16>();
+                let _ = tx.send(port.ok());
+            }
+            let mut log = collected.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+        let _ = tx.send(None);
+    });
+    let port = rx.recv().ok().flatten();
+    let port = port.unwrap_or_else(|| {
+        let mut stderr = String::new();
+        let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+        panic!(
+            "no launch line; stdout:\n{}\nstderr:\n{stderr}",
+            log.lock().unwrap()
+        )
+    });
+    (port, log)
+}
+
+#[test]
+fn the_binary_starts_on_a_fresh_directory_and_serves() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Running(auth_web(data.path()).spawn().unwrap());
+    let (port, log) = watch_stdout(&mut child.0);
+
+    let home = http_get(port, "/");
+    assert!(home.starts_with("HTTP/1.1 200"), "{home}");
+    assert!(home.contains(r#"href="/register""#));
+    let secrets = http_get(port, "/secrets");
+    assert!(secrets.starts_with("HTTP/1.1 303"), "{secrets}");
+
+    assert!(data.path().join("auth.db").exists());
+    let key_file = data.path().join("secret_key");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let log = log.lock().unwrap().clone();
+    assert!(
+        log.contains(&format!("generated one into {}", key_file.display())),
+        "the log says where the key is:\n{log}"
+    );
+    assert!(!log.contains(key.trim()), "the log never shows the key");
+}
+
+#[test]
+fn a_bad_configuration_stops_it_with_a_clear_message() {
+    let data = tempfile::tempdir().unwrap();
+    let output = auth_web(data.path())
+        .env("ROCKET_STATIC_DIR", data.path().join("missing"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("static_dir"), "{stderr}");
+
+    let output = auth_web(data.path())
+        .env("ROCKET_BCRYPT_COST", "99")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("bcrypt_cost"));
+
+    let output = auth_web(data.path())
+        .env("DATABASE_URL", "mysql://root@localhost/db")
+        .env("ROCKET_SECRET_KEY_FILE", data.path().join("secret_key"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(all.contains("sqlite:"), "{all}");
+    assert!(
+        !all.contains("root@localhost"),
+        "the URL is never printed: {all}"
+    );
+}

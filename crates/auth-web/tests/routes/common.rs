@@ -1,0 +1,171 @@
+//! A fresh application per test: its own SQLite file and key in a temporary
+//! directory, bcrypt at cost 4, a clock the test moves, Rocket's local client.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use auth_core::ManualClock;
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Cookie, Status};
+use rocket::local::asynchronous::{Client, LocalResponse};
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub client: Client,
+    pub clock: ManualClock,
+    pub figment: Figment,
+    /// Keeps the temporary directory alive as long as the app.
+    _dir: TempDir,
+}
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The test configuration for an app keeping its data in `dir`.
+pub fn figment(dir: &Path) -> Figment {
+    let root = workspace();
+    auth_web::config::figment()
+        .merge((
+            "databases.auth.url",
+            format!("sqlite://{}/auth.db", dir.display()),
+        ))
+        .merge(("bcrypt_cost", 4))
+        .merge(("log_level", "off"))
+        .merge(("template_dir", root.join("templates")))
+        .merge(("static_dir", root.join("static")))
+        .merge(("files_dir", root.join("files")))
+}
+
+pub async fn client(figment: Figment, clock: &ManualClock) -> Client {
+    let rocket = auth_web::build(figment, Arc::new(clock.clone())).expect("app builds");
+    Client::tracked(rocket).await.expect("app ignites")
+}
+
+pub async fn app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    app_with(dir, |f| f).await
+}
+
+pub async fn app_with(dir: TempDir, configure: impl FnOnce(Figment) -> Figment) -> TestApp {
+    let clock = ManualClock::starting_now();
+    let figment = configure(figment(dir.path()));
+    let client = client(figment.clone(), &clock).await;
+    TestApp {
+        client,
+        clock,
+        figment,
+        _dir: dir,
+    }
+}
+
+/// The value of a form's hidden CSRF field in `html`.
+pub fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].to_owned()
+}
+
+/// `application/x-www-form-urlencoded` encoding of `fields`.
+pub fn encode(fields: &[(&str, &str)]) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".into(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl TestApp {
+    pub async fn get(&self, uri: &str) -> (Status, String) {
+        let response = self.client.get(uri.to_owned()).dispatch().await;
+        let status = response.status();
+        (status, response.into_string().await.unwrap_or_default())
+    }
+
+    pub async fn token_from(&self, page: &str) -> String {
+        csrf(&self.get(page).await.1)
+    }
+
+    /// Posts a form with the CSRF token of `page` added.
+    pub async fn post(&self, uri: &str, page: &str, fields: &[(&str, &str)]) -> LocalResponse<'_> {
+        let token = self.token_from(page).await;
+        let mut all = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.post_raw(uri, encode(&all)).await
+    }
+
+    pub async fn post_raw(&self, uri: &str, body: String) -> LocalResponse<'_> {
+        self.client
+            .post(uri.to_owned())
+            .header(ContentType::Form)
+            .body(body)
+            .dispatch()
+            .await
+    }
+
+    pub async fn register(&self, email: &str, name: &str, password: &str) -> LocalResponse<'_> {
+        self.post(
+            "/register",
+            "/register",
+            &[("email", email), ("name", name), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> LocalResponse<'_> {
+        self.post(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Posts the logout form (with a token from the login page, which every
+    /// visitor gets; the logout page shows its form only to logged-in ones).
+    pub async fn logout(&self) -> LocalResponse<'_> {
+        self.post("/logout", "/login", &[]).await
+    }
+
+    /// Another instance of the app on the same database, key and clock,
+    /// with a client that sends only the cookies a test gives it: for
+    /// replaying a copied cookie.
+    pub async fn replay_client(&self) -> Client {
+        let rocket = auth_web::build(self.figment.clone(), Arc::new(self.clock.clone()))
+            .expect("app builds");
+        Client::untracked(rocket).await.expect("app ignites")
+    }
+
+    /// Status of `GET uri` sent with only `cookie`, by another instance.
+    pub async fn replay(&self, uri: &str, cookie: Cookie<'static>) -> Status {
+        let client = self.replay_client().await;
+        let status = client
+            .get(uri.to_owned())
+            .cookie(cookie)
+            .dispatch()
+            .await
+            .status();
+        status
+    }
+
+    /// The encrypted session cookie as the browser holds it.
+    pub fn session_cookie(&self) -> Option<Cookie<'static>> {
+        self.client.cookies().get("session").cloned()
+    }
+}
+
+pub fn location<'a>(response: &'a LocalResponse<'_>) -> Option<&'a str> {
+    response.headers().get_one("Location")
+}

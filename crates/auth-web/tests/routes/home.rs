@@ -1,0 +1,42 @@
+use rocket::http::Status;
+
+use crate::common::app;
+
+#[tokio::test]
+async fn anonymous_home_offers_login_and_register() {
+    let app = app().await;
+    let (status, html) = app.get("/").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains(r#"href="/login""#));
+    assert!(html.contains(r#"href="/register""#));
+    assert!(!html.contains("(You are already logged in)"));
+    assert!(!html.contains(r#"action="/logout""#));
+}
+
+#[tokio::test]
+async fn logged_in_home_says_so_and_shows_name_and_logout() {
+    let app = app().await;
+    app.register("ada@example.com", "Ada Lovelace", "analytical engine")
+        .await;
+    let (status, html) = app.get("/").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("(You are already logged in)"));
+    assert!(html.contains("Ada Lovelace"));
+    assert!(html.contains(r#"<form method="post" action="/logout""#));
+    assert!(!html.contains(r#"href="/register""#));
+}
+
+#[tokio::test]
+async fn unknown_pages_get_a_404_in_the_layout() {
+    let app = app().await;
+    let (status, html) = app.get("/no/such/page").await;
+    assert_eq!(status, Status::NotFound);
+    assert!(html.contains("Page not found"));
+    assert!(html.contains(r#"class="site-header""#));
+}
+
+#[tokio::test]
+async fn healthz_answers_without_a_session() {
+    let app = app().await;
+    assert_eq!(app.get("/healthz").await, (Status::Ok, "ok".to_owned()));
+}

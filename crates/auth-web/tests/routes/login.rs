@@ -1,0 +1,122 @@
+use rocket::http::Status;
+
+use crate::common::{app, location, TestApp};
+
+async fn with_ada() -> TestApp {
+    let app = app().await;
+    app.register("ada@example.com", "Ada", "analytical engine")
+        .await;
+    app.logout().await;
+    app
+}
+
+#[tokio::test]
+async fn login_goes_to_the_secrets() {
+    let app = with_ada().await;
+    let response = app.login("ADA@example.com", "analytical engine").await;
+    assert_eq!(response.status(), Status::SeeOther);
+    assert_eq!(location(&response), Some("/secrets"));
+    assert_eq!(app.get("/secrets").await.0, Status::Ok);
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let app = with_ada().await;
+    let wrong = app.login("ada@example.com", "wrong password").await;
+    assert_eq!(wrong.status(), Status::Unauthorized);
+    let wrong = wrong.into_string().await.unwrap();
+    let unknown = app.login("nobody@example.com", "wrong password").await;
+    assert_eq!(unknown.status(), Status::Unauthorized);
+    let unknown = unknown.into_string().await.unwrap();
+    let message = "Invalid email or password. Please try again.";
+    assert!(wrong.contains(message) && unknown.contains(message));
+    // The pages differ only in the email typed and the CSRF token.
+    let strip = |html: &str, email: &str| {
+        let token = crate::common::csrf(html);
+        html.replace(&token, "").replace(email, "")
+    };
+    assert_eq!(
+        strip(&wrong, "ada@example.com"),
+        strip(&unknown, "nobody@example.com")
+    );
+    assert!(wrong.contains(r#"value="ada@example.com""#));
+    assert!(!wrong.contains("wrong password"));
+}
+
+#[tokio::test]
+async fn blank_fields_ask_for_both() {
+    let app = with_ada().await;
+    let response = app.post("/login", "/login", &[]).await;
+    assert_eq!(response.status(), Status::UnprocessableEntity);
+    assert!(response
+        .into_string()
+        .await
+        .unwrap()
+        .contains("Enter your email and password."));
+}
+
+#[tokio::test]
+async fn a_local_next_is_followed_after_login() {
+    let app = with_ada().await;
+    let response = app
+        .post(
+            "/login",
+            "/login?next=/download",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "analytical engine"),
+                ("next", "/download?from=test"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), Some("/download?from=test"));
+}
+
+#[tokio::test]
+async fn an_off_site_next_is_never_followed() {
+    let app = with_ada().await;
+    for next in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "http:evil.example",
+        "javascript:alert(1)",
+    ] {
+        let (_, page) = app
+            .get(&format!(
+                "/login?next={}",
+                crate::common::encode(&[("x", next)])[2..].to_owned()
+            ))
+            .await;
+        assert!(!page.contains("evil.example"), "{next} reached the page");
+        let response = app
+            .post(
+                "/login",
+                "/login",
+                &[
+                    ("email", "ada@example.com"),
+                    ("password", "analytical engine"),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(location(&response), Some("/secrets"), "{next}");
+        app.logout().await;
+    }
+}
+
+#[tokio::test]
+async fn each_login_issues_a_new_session_and_ends_the_previous_one() {
+    let app = with_ada().await;
+    app.login("ada@example.com", "analytical engine").await;
+    let first = app.session_cookie().unwrap();
+    app.login("ada@example.com", "analytical engine").await;
+    let second = app.session_cookie().unwrap();
+    assert_ne!(first.value(), second.value());
+    assert_eq!(app.replay("/secrets", second).await, Status::Ok);
+    assert_eq!(
+        app.replay("/secrets", first).await,
+        Status::SeeOther,
+        "the replaced session is gone"
+    );
+}

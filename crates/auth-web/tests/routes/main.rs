@@ -1,0 +1,13 @@
+//! Every route through Rocket's local client, each test on its own fresh
+//! SQLite file.
+
+mod common;
+
+mod home;
+mod hostile_input;
+mod login;
+mod logout;
+mod protected;
+mod register;
+mod security;
+mod sessions;

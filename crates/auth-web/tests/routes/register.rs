@@ -1,0 +1,131 @@
+use auth_core::{Email, UserStore};
+use rocket::http::Status;
+
+use crate::common::{app, location};
+
+#[tokio::test]
+async fn registration_logs_in_and_goes_to_the_secrets_with_a_flash() {
+    let app = app().await;
+    let response = app
+        .register("Ada@Example.com", "Ada Lovelace", "analytical engine")
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    assert_eq!(location(&response), Some("/secrets"));
+    let (status, html) = app.get("/secrets").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("Welcome, Ada Lovelace"));
+    assert!(html.contains("Your account has been created."));
+    let (_, again) = app.get("/secrets").await;
+    assert!(
+        !again.contains("Your account has been created."),
+        "a flash shows once"
+    );
+}
+
+#[tokio::test]
+async fn a_registered_email_in_any_case_is_sent_to_login() {
+    let app = app().await;
+    app.register("ada@example.com", "Ada", "analytical engine")
+        .await;
+    app.logout().await;
+    for email in ["ada@example.com", "ADA@Example.COM", "  Ada@example.com "] {
+        let response = app.register(email, "Impostor", "another password").await;
+        assert_eq!(response.status(), Status::SeeOther, "{email}");
+        assert_eq!(location(&response), Some("/login"));
+        let (_, html) = app.get("/login").await;
+        assert!(
+            html.contains("Email already registered. Log in instead."),
+            "{email}"
+        );
+    }
+    // The first account is untouched: its password still works, the
+    // impostor's does not.
+    assert_eq!(
+        location(&app.login("ada@example.com", "another password").await),
+        None
+    );
+    assert_eq!(
+        location(&app.login("ada@example.com", "analytical engine").await),
+        Some("/secrets")
+    );
+}
+
+/// Each bad input re-shows the form with 422, the field's message and the
+/// values typed, never the password, and stores nothing.
+#[tokio::test]
+async fn invalid_registrations_re_show_the_form() {
+    let app = app().await;
+    let long_password = "p".repeat(73);
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[
+                ("email", "ada@example.com"),
+                ("password", "analytical engine"),
+            ],
+            "Enter your name.",
+        ),
+        (
+            &[
+                ("email", "ada@example.com"),
+                ("name", "   "),
+                ("password", "analytical engine"),
+            ],
+            "Enter your name.",
+        ),
+        (
+            &[
+                ("email", "not-an-email"),
+                ("name", "Ada"),
+                ("password", "analytical engine"),
+            ],
+            "Enter a valid email address",
+        ),
+        (
+            &[
+                ("email", "ada@example.com"),
+                ("name", "Ada"),
+                ("password", "short"),
+            ],
+            "Use at least 8 characters",
+        ),
+        (
+            &[
+                ("email", "ada@example.com"),
+                ("name", "Ada"),
+                ("password", &long_password),
+            ],
+            "at most 72 bytes",
+        ),
+        (
+            &[
+                ("email", "ada@example.com"),
+                ("name", "Ada"),
+                ("password", "password123"),
+            ],
+            "most commonly used",
+        ),
+        (&[], "Enter your email address."),
+    ];
+    for (fields, message) in cases {
+        let response = app.post("/register", "/register", fields).await;
+        assert_eq!(response.status(), Status::UnprocessableEntity, "{fields:?}");
+        let html = response.into_string().await.unwrap();
+        assert!(html.contains(message), "{fields:?} should say {message:?}");
+        for (name, value) in fields.iter() {
+            let shown = html.contains(&format!("value=\"{}\"", value.trim()));
+            if *name == "password" {
+                assert!(!html.contains(value), "the password is never echoed");
+            } else if !value.trim().is_empty() {
+                assert!(shown, "{name} keeps the typed value");
+            }
+        }
+    }
+    let store = app
+        .client
+        .rocket()
+        .state::<auth_web::Auth>()
+        .unwrap()
+        .store();
+    let email = Email::parse("ada@example.com").unwrap();
+    assert!(store.find_credentials(&email).await.unwrap().is_none());
+}

@@ -1,0 +1,132 @@
+//! Starts the whole application on a free port of 127.0.0.1 and drives it
+//! over real HTTP with a cookie jar, the way a browser would.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use auth_core::{Clock, SystemClock};
+use reqwest::cookie::Jar;
+use reqwest::{Client, Response, StatusCode};
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::Shutdown;
+use tokio::sync::oneshot;
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The configuration of a test server keeping its data in `dir` and its
+/// accounts in `database_url`.
+pub fn figment(dir: &Path, database_url: &str) -> Figment {
+    let root = workspace();
+    auth_web::config::figment()
+        .merge(("databases.auth.url", database_url))
+        .merge(("secret_key_file", dir.join("secret_key")))
+        .merge(("address", "127.0.0.1"))
+        .merge(("port", 0))
+        .merge(("bcrypt_cost", 4))
+        .merge(("log_level", "off"))
+        .merge(("shutdown.ctrlc", false))
+        .merge(("shutdown.grace", 1))
+        .merge(("shutdown.mercy", 1))
+        .merge(("template_dir", root.join("templates")))
+        .merge(("static_dir", root.join("static")))
+        .merge(("files_dir", root.join("files")))
+}
+
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}/auth.db", dir.display())
+}
+
+/// A running server.
+pub struct Server {
+    pub base: String,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn start(figment: Figment) -> Server {
+        Self::start_with_clock(figment, Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_with_clock(figment: Figment, clock: Arc<dyn Clock>) -> Server {
+        let (tx, rx) = oneshot::channel();
+        let rocket =
+            auth_web::build(figment, clock)
+                .expect("app builds")
+                .attach(AdHoc::on_liftoff("Report the port", move |rocket| {
+                    Box::pin(async move {
+                        let _ = tx.send((rocket.config().port, rocket.shutdown()));
+                    })
+                }));
+        let task = tokio::spawn(async move {
+            if let Err(e) = rocket.launch().await {
+                panic!("server failed: {e}");
+            }
+        });
+        let (port, shutdown) = rx.await.expect("server lifted off");
+        Server {
+            base: format!("http://127.0.0.1:{port}"),
+            shutdown,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.notify();
+        self.task.await.expect("server task");
+    }
+}
+
+/// A browser: a cookie jar (shareable between servers, as a browser's is
+/// between instances behind one address) and redirects followed.
+pub fn browser(jar: Arc<Jar>) -> Client {
+    Client::builder()
+        .cookie_provider(jar)
+        .build()
+        .expect("http client")
+}
+
+/// Like [`browser`], but redirects are returned, not followed.
+pub fn browser_no_redirects(jar: Arc<Jar>) -> Client {
+    Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+pub fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].to_owned()
+}
+
+pub async fn page(client: &Client, url: &str) -> (StatusCode, String) {
+    let response = client.get(url).send().await.expect("GET");
+    let status = response.status();
+    (status, response.text().await.expect("body"))
+}
+
+/// Fetches `form_page`, then posts `fields` and its CSRF token to `action`.
+pub async fn submit(
+    client: &Client,
+    form_page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    let (_, html) = page(client, form_page).await;
+    let token = csrf(&html);
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", &token));
+    client.post(action).form(&all).send().await.expect("POST")
+}
