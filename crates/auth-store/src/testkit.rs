@@ -309,3 +309,76 @@ async fn a_session_needs_an_existing_user(store: impl ConformantStore) {
     assert!(result.is_err(), "a session for a missing user was stored");
     assert!(store.find_session(&digest(1)).await.unwrap().is_none());
 }
+
+/// A fresh PostgreSQL schema per test, so tests sharing one database never
+/// see each other's rows.
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use auth_core::StoreError;
+
+    use crate::{PgStore, PoolOptions};
+
+    /// An empty schema in the database at an admin URL, and a URL whose
+    /// connections use it (through `search_path`), for a store or a whole
+    /// app. [`TestSchema::drop`] removes it; a schema left behind by a
+    /// failed test goes with the test database.
+    pub struct TestSchema {
+        admin: PgStore,
+        name: String,
+        url: String,
+    }
+
+    impl TestSchema {
+        /// Creates `test_<process>_<n>` in the database `admin_url` names.
+        pub async fn create(admin_url: &str) -> Result<Self, StoreError> {
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let name = format!(
+                "test_{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            );
+            let options = PoolOptions {
+                max_connections: 1,
+                ..PoolOptions::default()
+            };
+            let admin = PgStore::connect(admin_url, &options).await?;
+            sqlx::query(&format!("CREATE SCHEMA {name}"))
+                .execute(admin.pool())
+                .await
+                .map_err(crate::error::classify)?;
+            let separator = if admin_url.contains('?') { '&' } else { '?' };
+            let url = format!("{admin_url}{separator}options=-csearch_path%3D{name}");
+            Ok(Self { admin, name, url })
+        }
+
+        /// The URL of a connection that sees only this schema.
+        pub fn url(&self) -> &str {
+            &self.url
+        }
+
+        /// A migrated store on the schema.
+        pub async fn store(&self) -> Result<PgStore, StoreError> {
+            let store = PgStore::connect(&self.url, &PoolOptions::default()).await?;
+            store.migrate().await?;
+            Ok(store)
+        }
+
+        /// Leaves the schema in place for the test database's own clean-up
+        /// and returns its URL: for a test that cannot drop it at its end.
+        pub fn keep(self) -> String {
+            self.url
+        }
+
+        /// Drops the schema and everything in it.
+        pub async fn drop(self) -> Result<(), StoreError> {
+            sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
+                .execute(self.admin.pool())
+                .await
+                .map_err(crate::error::classify)?;
+            self.admin.close().await;
+            Ok(())
+        }
+    }
+}
