@@ -130,3 +130,81 @@ pub async fn submit(
     all.push(("csrf_token", &token));
     client.post(action).form(&all).send().await.expect("POST")
 }
+
+/// The original app's flow, as a browser walks it: register, the secret
+/// page, the download, logout, the login redirect, a wrong password, login.
+pub async fn walk_the_original_flow(server: &Server) {
+    let client = browser(Arc::new(Jar::default()));
+    let url = |path| server.url(path);
+
+    let (status, home) = page(&client, &url("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(home.contains(r#"href="/register""#));
+
+    let registered = submit(
+        &client,
+        &url("/register"),
+        &url("/register"),
+        &[
+            ("email", "Ada@Example.com"),
+            ("name", "Ada"),
+            ("password", "analytical engine"),
+        ],
+    )
+    .await;
+    assert_eq!(registered.url().path(), "/secrets");
+    let secrets = registered.text().await.unwrap();
+    assert!(secrets.contains("Welcome, Ada"));
+    assert!(secrets.contains("Your account has been created."));
+
+    let download = client.get(url("/download")).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.headers()["content-type"], "application/pdf");
+    assert!(download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("cheat_sheet.pdf"));
+    assert!(download.bytes().await.unwrap().starts_with(b"%PDF-"));
+
+    let logged_out = submit(&client, &url("/"), &url("/logout"), &[]).await;
+    assert_eq!(logged_out.url().path(), "/");
+    assert!(logged_out
+        .text()
+        .await
+        .unwrap()
+        .contains("You have been logged out."));
+
+    let bounced = client.get(url("/secrets")).send().await.unwrap();
+    assert_eq!(bounced.url().path(), "/login");
+    assert_eq!(bounced.url().query(), Some("next=%2Fsecrets"));
+    let login_page = bounced.text().await.unwrap();
+    assert!(login_page.contains("Please log in to see this page."));
+
+    let wrong = submit(
+        &client,
+        &url("/login"),
+        &url("/login"),
+        &[("email", "ada@example.com"), ("password", "not it at all")],
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong
+        .text()
+        .await
+        .unwrap()
+        .contains("Invalid email or password. Please try again."));
+
+    let logged_in = submit(
+        &client,
+        &url("/login?next=/download"),
+        &url("/login"),
+        &[
+            ("email", "ada@example.com"),
+            ("password", "analytical engine"),
+            ("next", "/secrets"),
+        ],
+    )
+    .await;
+    assert_eq!(logged_in.url().path(), "/secrets");
+    assert!(logged_in.text().await.unwrap().contains("Welcome, Ada"));
+}

@@ -1,5 +1,9 @@
-//! A fresh application per test: its own SQLite file and key in a temporary
-//! directory, bcrypt at cost 4, a clock the test moves, Rocket's local client.
+//! A fresh application per test: its own database and key, bcrypt at cost
+//! 4, a clock the test moves, Rocket's local client.
+//!
+//! The database is a SQLite file in a temporary directory, or, with
+//! `AUTH_TEST_BACKEND=postgres`, a fresh schema in the database named by
+//! `AUTH_TEST_POSTGRES_URL`: the same tests run on both backends.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,14 +26,29 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The test configuration for an app keeping its data in `dir`.
-pub fn figment(dir: &Path) -> Figment {
+/// A new, empty database for one test.
+pub async fn database_url(dir: &Path) -> String {
+    match std::env::var("AUTH_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {
+            let admin = std::env::var("AUTH_TEST_POSTGRES_URL")
+                .expect("AUTH_TEST_BACKEND=postgres needs AUTH_TEST_POSTGRES_URL");
+            auth_store::testkit::postgres::TestSchema::create(&admin)
+                .await
+                .expect("a fresh schema")
+                .keep()
+        }
+        Ok("sqlite") | Err(_) => format!("sqlite://{}/auth.db", dir.display()),
+        Ok(other) => panic!("AUTH_TEST_BACKEND must be sqlite or postgres, not {other}"),
+    }
+}
+
+/// The test configuration for an app on `database_url`, keeping its key in
+/// `dir`.
+pub fn figment(dir: &Path, database_url: &str) -> Figment {
     let root = workspace();
     auth_web::config::figment()
-        .merge((
-            "databases.auth.url",
-            format!("sqlite://{}/auth.db", dir.display()),
-        ))
+        .merge(("databases.auth.url", database_url))
+        .merge(("secret_key_file", dir.join("secret_key")))
         .merge(("bcrypt_cost", 4))
         .merge(("log_level", "off"))
         .merge(("template_dir", root.join("templates")))
@@ -49,7 +68,7 @@ pub async fn app() -> TestApp {
 
 pub async fn app_with(dir: TempDir, configure: impl FnOnce(Figment) -> Figment) -> TestApp {
     let clock = ManualClock::starting_now();
-    let figment = configure(figment(dir.path()));
+    let figment = configure(figment(dir.path(), &database_url(dir.path()).await));
     let client = client(figment.clone(), &clock).await;
     TestApp {
         client,

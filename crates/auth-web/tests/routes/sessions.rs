@@ -1,14 +1,15 @@
 use auth_core::time::Duration;
 use rocket::http::Status;
 
-use crate::common::{app, client, figment};
+use crate::common::{app, client, database_url, figment};
 
 #[tokio::test]
 async fn a_session_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let clock = auth_core::ManualClock::starting_now();
+    let url = database_url(dir.path()).await;
     let cookie = {
-        let first = client(figment(dir.path()), &clock).await;
+        let first = client(figment(dir.path(), &url), &clock).await;
         let token = crate::common::csrf(
             &first
                 .get("/register")
@@ -36,7 +37,7 @@ async fn a_session_survives_a_restart() {
     };
     assert!(dir.path().join("secret_key").exists());
     let second = rocket::local::asynchronous::Client::untracked(
-        auth_web::build(figment(dir.path()), std::sync::Arc::new(clock)).unwrap(),
+        auth_web::build(figment(dir.path(), &url), std::sync::Arc::new(clock)).unwrap(),
     )
     .await
     .unwrap();

@@ -1,0 +1,384 @@
+//! Everything that needs PostgreSQL: the store conformance suite, the app
+//! on PostgreSQL, two instances sharing one database, and a database outage.
+//!
+//! Set `AUTH_TEST_POSTGRES_URL` to a database these tests may create
+//! schemas and databases from (`.ci/run` makes a fresh one per run and drops
+//! it afterwards). Without it they are skipped, saying so once.
+
+mod support;
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex, Once};
+
+use auth_store::testkit::postgres::TestSchema;
+use auth_store::{PgStore, PoolOptions};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::StatusCode;
+use support::{browser, browser_no_redirects, figment, page, submit, Server};
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("AUTH_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            static SAY_ONCE: Once = Once::new();
+            SAY_ONCE.call_once(|| {
+                // Straight to stderr: the test harness captures eprintln!.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: PostgreSQL tests skipped. To run them, set AUTH_TEST_POSTGRES_URL \
+                     to a database they may create schemas and databases in, e.g. \
+                     AUTH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test \
+                     cargo test --workspace (.ci/run does this with a fresh database)."
+                );
+            });
+            None
+        }
+    }
+}
+
+/// The log lines of every server in this test process, at warning level
+/// and above. Installed before any Rocket starts, so Rocket keeps it.
+fn captured_logs() -> &'static Mutex<Vec<String>> {
+    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    struct Capture;
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            LINES
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", record.level(), record.args()));
+        }
+        fn flush(&self) {}
+    }
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        if log::set_boxed_logger(Box::new(Capture)).is_ok() {
+            log::set_max_level(log::LevelFilter::Warn);
+        }
+    });
+    &LINES
+}
+
+/// A shared secret key for the instances: 32 random bytes in hex, one of
+/// the forms Rocket reads.
+fn random_key() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_conformance_suite_passes_on_postgres() {
+    let Some(url) = postgres_url() else { return };
+    let schemas = Arc::new(Mutex::new(Vec::new()));
+    let made = schemas.clone();
+    auth_store::testkit::run("postgres", move || {
+        let url = url.clone();
+        let made = made.clone();
+        async move {
+            let schema = TestSchema::create(&url).await.expect("schema");
+            let store = schema.store().await.expect("store");
+            made.lock().unwrap().push(schema);
+            store
+        }
+    })
+    .await;
+    let schemas = std::mem::take(&mut *schemas.lock().unwrap());
+    for schema in schemas {
+        schema.drop().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_flow_works_on_postgres() {
+    let Some(url) = postgres_url() else { return };
+    let schema = TestSchema::create(&url).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), schema.url())).await;
+    support::walk_the_original_flow(&server).await;
+    server.stop().await;
+    schema.drop().await.unwrap();
+}
+
+/// Two instances on one database with one shared key: whatever one does,
+/// the other sees.
+async fn two_instances(database_url: &str) -> (Server, Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = random_key();
+    let start = |name: &str| {
+        let config = figment(&dir.path().join(name), database_url).merge(("secret_key", &key));
+        Server::start(config)
+    };
+    let a = start("a").await;
+    let b = start("b").await;
+    (a, b, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_accounts_and_sessions() {
+    let Some(url) = postgres_url() else { return };
+    let schema = TestSchema::create(&url).await.unwrap();
+    let (a, b, _dir) = two_instances(schema.url()).await;
+
+    // Registered on A.
+    let jar = Arc::new(Jar::default());
+    let ada = browser(jar.clone());
+    let registered = submit(
+        &ada,
+        &a.url("/register"),
+        &a.url("/register"),
+        &[
+            ("email", "ada@example.com"),
+            ("name", "Ada"),
+            ("password", "analytical engine"),
+        ],
+    )
+    .await;
+    assert_eq!(registered.url().path(), "/secrets");
+
+    // A's session cookie works on B.
+    let (status, html) = page(&ada, &b.url("/secrets")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Welcome, Ada"));
+
+    // Logs in on B.
+    let elsewhere = browser(Arc::new(Jar::default()));
+    let login = submit(
+        &elsewhere,
+        &b.url("/login"),
+        &b.url("/login"),
+        &[
+            ("email", "ADA@example.com"),
+            ("password", "analytical engine"),
+        ],
+    )
+    .await;
+    assert_eq!(login.url().path(), "/secrets");
+
+    // Logging out on B ends the session on A, even for a copy of the cookie.
+    let copied = jar
+        .cookies(&a.url("/").parse().unwrap())
+        .expect("cookies for the site");
+    let logout = submit(&ada, &b.url("/"), &b.url("/logout"), &[]).await;
+    assert_eq!(logout.url().path(), "/");
+    let replay = browser_no_redirects(Arc::new(Jar::default()))
+        .get(a.url("/secrets"))
+        .header("Cookie", copied)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        replay.headers()["location"].to_str().unwrap(),
+        "/login?next=%2Fsecrets"
+    );
+    // The other browser's session is untouched.
+    assert_eq!(page(&elsewhere, &a.url("/secrets")).await.0, StatusCode::OK);
+
+    a.stop().await;
+    b.stop().await;
+    schema.drop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_registrations_across_instances_make_one_account() {
+    let Some(url) = postgres_url() else { return };
+    let schema = TestSchema::create(&url).await.unwrap();
+    let (a, b, _dir) = two_instances(schema.url()).await;
+
+    // Twenty browsers, half on each instance, each with its form loaded...
+    let mut ready = Vec::new();
+    for i in 0..20 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let client = browser_no_redirects(Arc::new(Jar::default()));
+        let (_, html) = page(&client, &server.url("/register")).await;
+        ready.push((client, server.url("/register"), support::csrf(&html), i));
+    }
+    // ...then all submitting the same email at once.
+    let attempts: Vec<_> = ready
+        .into_iter()
+        .map(|(client, action, token, i)| {
+            tokio::spawn(async move {
+                let name = format!("Racer {i}");
+                let response = client
+                    .post(action)
+                    .form(&[
+                        ("email", "race@example.com"),
+                        ("name", name.as_str()),
+                        ("password", "analytical engine"),
+                        ("csrf_token", token.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                let location = response
+                    .headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_owned());
+                (response.status(), location)
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for attempt in attempts {
+        outcomes.push(attempt.await.unwrap());
+    }
+    let created = outcomes
+        .iter()
+        .filter(|(s, l)| *s == StatusCode::SEE_OTHER && l.as_deref() == Some("/secrets"))
+        .count();
+    let taken = outcomes
+        .iter()
+        .filter(|(s, l)| *s == StatusCode::SEE_OTHER && l.as_deref() == Some("/login"))
+        .count();
+    assert!(
+        outcomes.iter().all(|(s, _)| !s.is_server_error()),
+        "{outcomes:?}"
+    );
+    assert_eq!((created, taken), (1, 19), "{outcomes:?}");
+
+    let store = PgStore::connect(schema.url(), &PoolOptions::default())
+        .await
+        .unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email = $1")
+        .bind("race@example.com")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+    store.close().await;
+
+    a.stop().await;
+    b.stop().await;
+    schema.drop().await.unwrap();
+}
+
+/// A database of its own, since the outage is made by refusing connections
+/// to the whole database.
+async fn create_database(admin: &PgStore, name: &str) {
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(admin.pool())
+        .await
+        .unwrap();
+}
+
+async fn set_connections(admin: &PgStore, name: &str, allowed: bool) {
+    sqlx::query(&format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS {allowed}"
+    ))
+    .execute(admin.pool())
+    .await
+    .unwrap();
+    if !allowed {
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(name)
+        .execute(admin.pool())
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_gives_503_pages_and_logs_then_recovers() {
+    let Some(url) = postgres_url() else { return };
+    let logs = captured_logs();
+    let admin = PgStore::connect(&url, &PoolOptions::default())
+        .await
+        .unwrap();
+    let name = format!("auth_outage_{}", std::process::id());
+    create_database(&admin, &name).await;
+    let database_url = {
+        let (base, query) = url
+            .split_once('?')
+            .map_or((url.as_str(), ""), |(b, q)| (b, q));
+        let server = &base[..base.rfind('/').unwrap()];
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        format!("{server}/{name}{query}")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = figment(dir.path(), &database_url).merge(("databases.auth.connect_timeout", 1));
+    let server = Server::start(config).await;
+
+    let ada = browser(Arc::new(Jar::default()));
+    submit(
+        &ada,
+        &server.url("/register"),
+        &server.url("/register"),
+        &[
+            ("email", "ada@example.com"),
+            ("name", "Ada"),
+            ("password", "analytical engine"),
+        ],
+    )
+    .await;
+    assert_eq!(page(&ada, &server.url("/secrets")).await.0, StatusCode::OK);
+
+    // The database goes away: every open connection is killed and no new
+    // one is accepted.
+    set_connections(&admin, &name, false).await;
+    for _ in 0..3 {
+        let (status, html) = page(&ada, &server.url("/secrets")).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(html.contains("Temporarily unavailable"));
+    }
+    let newcomer = browser(Arc::new(Jar::default()));
+    let (status, _) = page(&newcomer, &server.url("/")).await;
+    assert_eq!(status, StatusCode::OK, "pages without a session still work");
+    let refused = submit(
+        &newcomer,
+        &server.url("/login"),
+        &server.url("/login"),
+        &[
+            ("email", "ada@example.com"),
+            ("password", "analytical engine"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    {
+        let logs = logs.lock().unwrap();
+        assert!(
+            logs.iter()
+                .any(|l| l.starts_with("ERROR") && l.contains("Session lookup failed")),
+            "{logs:?}"
+        );
+    }
+
+    // It comes back; the same server recovers by itself, sessions intact.
+    set_connections(&admin, &name, true).await;
+    let (status, html) = page(&ada, &server.url("/secrets")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Welcome, Ada"));
+    let login = submit(
+        &newcomer,
+        &server.url("/login"),
+        &server.url("/login"),
+        &[
+            ("email", "ada@example.com"),
+            ("password", "analytical engine"),
+        ],
+    )
+    .await;
+    assert_eq!(login.url().path(), "/secrets");
+
+    server.stop().await;
+    set_connections(&admin, &name, false).await;
+    sqlx::query(&format!("DROP DATABASE {name}"))
+        .execute(admin.pool())
+        .await
+        .unwrap();
+    admin.close().await;
+}
