@@ -20,6 +20,13 @@ pub enum AuthError {
     /// error for both, so a caller cannot tell which accounts exist.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many failed logins for this account or client address: no
+    /// password was checked. Try again after `retry_after`.
+    #[error("too many failed logins; retry after {retry_after:?}")]
+    Throttled {
+        /// How long the lock still lasts.
+        retry_after: std::time::Duration,
+    },
     /// Some fields failed validation; each carries its own message.
     #[error("invalid input")]
     InvalidInput(#[from] InputErrors),

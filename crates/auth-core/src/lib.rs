@@ -11,10 +11,12 @@
 //! - [`PasswordHasher`], with [`BcryptHasher`] as the default.
 //! - [`SessionToken`]: the opaque secret a client holds. Stores keep only its
 //!   SHA-256 [`TokenDigest`].
-//! - The ports [`UserStore`] and [`SessionStore`], implemented for SQLite and
+//! - The ports [`UserStore`], [`SessionStore`] and [`ThrottleStore`],
+//!   implemented for SQLite and
 //!   PostgreSQL by the `auth-store` crate, and in memory by
 //!   [`memory::MemoryStore`] (feature `memory`).
-//! - [`AuthService`]: register, log in, authenticate a token, log out, change
+//! - [`AuthService`]: register, log in (throttled per account and per client
+//!   address by a [`ThrottlePolicy`]), authenticate a token, log out, change
 //!   a password, revoke sessions. Its one error type is [`AuthError`].
 //!
 //! # A login, start to end
@@ -75,6 +77,7 @@ mod password;
 mod service;
 mod session;
 mod store;
+mod throttle;
 mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -83,11 +86,12 @@ pub use error::{AuthError, InputErrors};
 pub use hasher::{BcryptHasher, HashError, PasswordHash, PasswordHasher};
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordError, PasswordPolicy};
-pub use service::{AuthService, AuthServiceBuilder, Registration};
+pub use service::{AuthService, AuthServiceBuilder, AuthStore, Registration, ValidRegistration};
 pub use session::{IssuedSession, Session, SessionPolicy, SessionToken, TokenDigest};
 pub use store::{
-    BoxError, NewSession, NewUser, SessionRecord, SessionStore, StoreError, UserCredentials,
-    UserStore,
+    BoxError, NewSession, NewUser, SessionRecord, SessionStore, StoreError, ThrottleStore,
+    UserCredentials, UserStore,
 };
+pub use throttle::{ThrottleKey, ThrottlePolicy, ThrottleState};
 pub use time;
 pub use user::{User, UserId};

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::OffsetDateTime;
 
 use crate::{
-    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, StoreError, TokenDigest,
-    User, UserCredentials, UserId, UserStore,
+    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, StoreError, ThrottleKey,
+    ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId, UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -42,6 +42,7 @@ struct State {
     users: HashMap<UserId, (User, PasswordHash)>,
     by_email: HashMap<Email, UserId>,
     sessions: HashMap<TokenDigest, StoredSession>,
+    throttles: HashMap<ThrottleKey, ThrottleState>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -191,5 +192,65 @@ impl SessionStore for MemoryStore {
             .sessions
             .retain(|_, s| s.expires_at > now && s.last_seen_at > idle_cutoff);
         Ok((before - state.sessions.len()) as u64)
+    }
+}
+
+impl ThrottleStore for MemoryStore {
+    async fn throttle_state(&self, key: &ThrottleKey) -> Result<Option<ThrottleState>, StoreError> {
+        Ok(self.state().throttles.get(key).copied())
+    }
+
+    async fn record_failure(
+        &self,
+        key: &ThrottleKey,
+        now: OffsetDateTime,
+        window_cutoff: OffsetDateTime,
+    ) -> Result<ThrottleState, StoreError> {
+        let now = whole_seconds(now);
+        let mut state = self.state();
+        let entry = state.throttles.entry(*key).or_insert(ThrottleState {
+            failures: 0,
+            window_start: now,
+            locked_until: OffsetDateTime::UNIX_EPOCH,
+            lockouts: 0,
+        });
+        if entry.window_start <= window_cutoff {
+            entry.failures = 0;
+            entry.window_start = now;
+        }
+        entry.failures += 1;
+        Ok(*entry)
+    }
+
+    async fn lock(
+        &self,
+        key: &ThrottleKey,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        lockouts: u32,
+    ) -> Result<(), StoreError> {
+        if let Some(entry) = self.state().throttles.get_mut(key) {
+            *entry = ThrottleState {
+                failures: 0,
+                window_start: whole_seconds(now),
+                locked_until: whole_seconds(until),
+                lockouts,
+            };
+        }
+        Ok(())
+    }
+
+    async fn clear_throttle(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        self.state().throttles.remove(key);
+        Ok(())
+    }
+
+    async fn delete_stale_throttles(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let count = state.throttles.len();
+        state
+            .throttles
+            .retain(|_, t| t.window_start >= before || t.locked_until >= before);
+        Ok((count - state.throttles.len()) as u64)
     }
 }

@@ -1,5 +1,6 @@
 //! [`AuthService`]: registration, login, logout and session lookup.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -8,7 +9,8 @@ use crate::hash_pool::HashPool;
 use crate::{
     AuthError, BcryptHasher, Clock, DisplayName, Email, InputErrors, IssuedSession, NewSession,
     NewUser, Password, PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session,
-    SessionPolicy, SessionStore, SessionToken, SystemClock, User, UserId, UserStore,
+    SessionPolicy, SessionStore, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy,
+    ThrottleStore, User, UserId, UserStore,
 };
 
 /// What a registration form carries.
@@ -20,6 +22,48 @@ pub struct Registration<'a> {
     pub name: &'a str,
     /// The new password as typed.
     pub password: &'a str,
+}
+
+/// A registration whose every field passed validation.
+#[derive(Debug)]
+pub struct ValidRegistration {
+    /// The normalised email.
+    pub email: Email,
+    /// The trimmed name.
+    pub name: DisplayName,
+    /// The normalised password, ready to hash.
+    pub password: Password,
+}
+
+impl Registration<'_> {
+    /// Checks every field at once, the password against `policy` and
+    /// against the email and name typed with it.
+    ///
+    /// ```
+    /// use auth_core::{PasswordPolicy, Registration};
+    ///
+    /// let form = Registration { email: "Ada@Example.com", name: " Ada ", password: "short" };
+    /// let errors = form.validate(&PasswordPolicy::default()).unwrap_err();
+    /// assert!(errors.email.is_none() && errors.name.is_none());
+    /// assert_eq!(errors.password.unwrap().to_string(), "Use at least 8 characters for your password.");
+    /// ```
+    pub fn validate(&self, policy: &PasswordPolicy) -> Result<ValidRegistration, InputErrors> {
+        let email = Email::parse(self.email);
+        let name = DisplayName::parse(self.name);
+        let password = policy.check(self.password, &[self.email, self.name]);
+        match (email, name, password) {
+            (Ok(email), Ok(name), Ok(password)) => Ok(ValidRegistration {
+                email,
+                name,
+                password,
+            }),
+            (email, name, password) => Err(InputErrors {
+                email: email.err(),
+                name: name.err(),
+                password: password.err(),
+            }),
+        }
+    }
 }
 
 impl std::fmt::Debug for Registration<'_> {
@@ -50,6 +94,7 @@ struct Inner<S> {
     clock: Arc<dyn Clock>,
     sessions: SessionPolicy,
     passwords: PasswordPolicy,
+    throttle: ThrottlePolicy,
     dummy_hash: PasswordHash,
 }
 
@@ -68,10 +113,16 @@ pub struct AuthServiceBuilder<S> {
     clock: Arc<dyn Clock>,
     sessions: SessionPolicy,
     passwords: PasswordPolicy,
+    throttle: ThrottlePolicy,
     max_concurrent_hashes: usize,
 }
 
-impl<S: UserStore + SessionStore> AuthServiceBuilder<S> {
+/// What an [`AuthService`]'s store must provide.
+pub trait AuthStore: UserStore + SessionStore + ThrottleStore {}
+
+impl<S: UserStore + SessionStore + ThrottleStore> AuthStore for S {}
+
+impl<S: AuthStore> AuthServiceBuilder<S> {
     /// The password hasher (default: [`BcryptHasher`] at cost 12).
     pub fn hasher(mut self, hasher: impl PasswordHasher) -> Self {
         self.hasher = Arc::new(hasher);
@@ -96,6 +147,12 @@ impl<S: UserStore + SessionStore> AuthServiceBuilder<S> {
         self
     }
 
+    /// Limits on failed logins (default: [`ThrottlePolicy::default`]).
+    pub fn throttle_policy(mut self, policy: ThrottlePolicy) -> Self {
+        self.throttle = policy;
+        self
+    }
+
     /// How many hashes may run at once (default: the number of CPU cores).
     /// More would only make each one slower and take CPU from everything
     /// else; further logins wait their turn.
@@ -117,13 +174,14 @@ impl<S: UserStore + SessionStore> AuthServiceBuilder<S> {
                 clock: self.clock,
                 sessions: self.sessions,
                 passwords: self.passwords,
+                throttle: self.throttle,
                 dummy_hash,
             }),
         })
     }
 }
 
-impl<S: UserStore + SessionStore> AuthService<S> {
+impl<S: AuthStore> AuthService<S> {
     /// Starts configuring a service over `store`.
     pub fn builder(store: S) -> AuthServiceBuilder<S> {
         AuthServiceBuilder {
@@ -132,6 +190,7 @@ impl<S: UserStore + SessionStore> AuthService<S> {
             clock: Arc::new(SystemClock),
             sessions: SessionPolicy::default(),
             passwords: PasswordPolicy::default(),
+            throttle: ThrottlePolicy::default(),
             max_concurrent_hashes: std::thread::available_parallelism().map_or(2, usize::from),
         }
     }
@@ -163,23 +222,11 @@ impl<S: UserStore + SessionStore> AuthService<S> {
     /// so a taken email costs as much time as a new one; the database decides
     /// uniqueness, giving [`AuthError::EmailTaken`].
     pub async fn register(&self, form: Registration<'_>) -> Result<IssuedSession, AuthError> {
-        let email = Email::parse(form.email);
-        let name = DisplayName::parse(form.name);
-        let password = self
-            .inner
-            .passwords
-            .check(form.password, &[form.email, form.name]);
-        let (email, name, password) = match (email, name, password) {
-            (Ok(email), Ok(name), Ok(password)) => (email, name, password),
-            (email, name, password) => {
-                return Err(InputErrors {
-                    email: email.err(),
-                    name: name.err(),
-                    password: password.err(),
-                }
-                .into())
-            }
-        };
+        let ValidRegistration {
+            email,
+            name,
+            password,
+        } = form.validate(&self.inner.passwords)?;
         let password_hash = self.inner.hashes.hash(password).await?;
         let user = self
             .inner
@@ -196,12 +243,27 @@ impl<S: UserStore + SessionStore> AuthService<S> {
 
     /// Checks an email and password and, if they match, starts a new session
     /// with a new token (never reusing one, so a token planted before login
-    /// is worthless after it).
-    ///
-    /// A blank field is [`AuthError::InvalidInput`]; everything else that
-    /// fails is [`AuthError::InvalidCredentials`], whether the account exists
-    /// or not.
+    /// is worthless after it). Throttled per account only; use
+    /// [`AuthService::login_from`] when the client's address is known.
     pub async fn login(&self, email: &str, password: &str) -> Result<IssuedSession, AuthError> {
+        self.login_from(email, password, None).await
+    }
+
+    /// [`AuthService::login`], also throttled per client address.
+    ///
+    /// A blank field is [`AuthError::InvalidInput`]. While the account or
+    /// the address is locked after too many failures, every attempt, the
+    /// right password included, is [`AuthError::Throttled`] and costs no
+    /// hash. Everything else that fails is [`AuthError::InvalidCredentials`],
+    /// whether the account exists or not, and counts as a failure for both.
+    /// A success clears the account's count (not the address's: an attacker
+    /// must not reset it by logging into an account of their own).
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<IssuedSession, AuthError> {
         let blank = InputErrors {
             email: email
                 .trim()
@@ -213,16 +275,40 @@ impl<S: UserStore + SessionStore> AuthService<S> {
         if !blank.is_empty() {
             return Err(blank.into());
         }
+        let email = Email::parse(email).ok();
+        let keys = self.throttle_keys(email.as_ref(), client);
+        self.check_throttles(&keys).await?;
+        match self.verify(email.as_ref(), password).await? {
+            Some(user) => {
+                if let Some(email) = &email {
+                    let key = ThrottleKey::account(email);
+                    self.inner.store.clear_throttle(&key).await?;
+                }
+                self.start_session(user).await
+            }
+            None => {
+                self.count_failure(&keys).await?;
+                Err(AuthError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// The account `email` names if `password` is its password. An unknown
+    /// email is checked against the dummy hash, so it takes as long.
+    async fn verify(
+        &self,
+        email: Option<&Email>,
+        password: &str,
+    ) -> Result<Option<User>, AuthError> {
         let password = Password::normalize(password);
         // No stored password is longer than the policy allows, and bcrypt
         // would compare only its first 72 bytes: refuse rather than truncate.
-        if password.len_bytes() > self.inner.passwords.max_bytes() {
-            return Err(AuthError::InvalidCredentials);
-        }
-        let Ok(email) = Email::parse(email) else {
-            return Err(AuthError::InvalidCredentials);
+        let Some(email) =
+            email.filter(|_| password.len_bytes() <= self.inner.passwords.max_bytes())
+        else {
+            return Ok(None);
         };
-        let credentials = self.inner.store.find_credentials(&email).await?;
+        let credentials = self.inner.store.find_credentials(email).await?;
         let stored_hash = credentials
             .as_ref()
             .map_or(&self.inner.dummy_hash, |c| &c.password_hash)
@@ -233,7 +319,7 @@ impl<S: UserStore + SessionStore> AuthService<S> {
             .verify(password.clone(), stored_hash)
             .await?;
         let Some(credentials) = credentials.filter(|_| matches) else {
-            return Err(AuthError::InvalidCredentials);
+            return Ok(None);
         };
         if self.inner.hashes.needs_rehash(&credentials.password_hash) {
             // Upgrading to the configured cost is best effort: if it fails,
@@ -246,7 +332,59 @@ impl<S: UserStore + SessionStore> AuthService<S> {
                     .await;
             }
         }
-        self.start_session(credentials.user).await
+        Ok(Some(credentials.user))
+    }
+
+    fn throttle_keys(
+        &self,
+        email: Option<&Email>,
+        client: Option<IpAddr>,
+    ) -> Vec<(ThrottleKey, u32)> {
+        let policy = &self.inner.throttle;
+        email
+            .map(|email| (ThrottleKey::account(email), policy.account_limit))
+            .into_iter()
+            .chain(client.map(|ip| (ThrottleKey::address(ip), policy.address_limit)))
+            .collect()
+    }
+
+    /// Refuses the attempt if any key is locked, saying for how long.
+    async fn check_throttles(&self, keys: &[(ThrottleKey, u32)]) -> Result<(), AuthError> {
+        let now = self.now();
+        let mut retry_after = None;
+        for (key, _) in keys {
+            if let Some(state) = self.inner.store.throttle_state(key).await? {
+                retry_after = retry_after.max(state.retry_after(now));
+            }
+        }
+        match retry_after {
+            Some(retry_after) => Err(AuthError::Throttled { retry_after }),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failure against every key, locking those at their limit.
+    async fn count_failure(&self, keys: &[(ThrottleKey, u32)]) -> Result<(), AuthError> {
+        let now = self.now();
+        let policy = &self.inner.throttle;
+        for (key, limit) in keys {
+            let state = self
+                .inner
+                .store
+                .record_failure(key, now, now - policy.window)
+                .await?;
+            if state.failures >= *limit {
+                // A window's quiet after the last lock resets the doubling.
+                let previous = if now >= state.locked_until + policy.window {
+                    0
+                } else {
+                    state.lockouts
+                };
+                let until = now + policy.lockout_after(previous);
+                self.inner.store.lock(key, now, until, previous + 1).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The live session `token` names, if any. A session past its idle or
@@ -300,7 +438,9 @@ impl<S: UserStore + SessionStore> AuthService<S> {
 
     /// Changes the password of the session's account after checking the
     /// current one, and ends every other session of the account (someone
-    /// who learnt the old password is logged out).
+    /// who learnt the old password is logged out). A wrong current password
+    /// counts against the account's login throttle, so a stolen session
+    /// cannot be used to guess it quickly.
     pub async fn change_password(
         &self,
         token: &SessionToken,
@@ -320,20 +460,10 @@ impl<S: UserStore + SessionStore> AuthService<S> {
                 password: Some(e),
                 ..InputErrors::default()
             })?;
-        let credentials = self
-            .inner
-            .store
-            .find_credentials(&user.email)
-            .await?
-            .ok_or(AuthError::InvalidCredentials)?;
-        let current = Password::normalize(current);
-        if current.len_bytes() > self.inner.passwords.max_bytes()
-            || !self
-                .inner
-                .hashes
-                .verify(current, credentials.password_hash)
-                .await?
-        {
+        let keys = self.throttle_keys(Some(&user.email), None);
+        self.check_throttles(&keys).await?;
+        if self.verify(Some(&user.email), current).await?.is_none() {
+            self.count_failure(&keys).await?;
             return Err(AuthError::InvalidCredentials);
         }
         let hash = self.inner.hashes.hash(new).await?;
@@ -345,15 +475,25 @@ impl<S: UserStore + SessionStore> AuthService<S> {
         Ok(())
     }
 
-    /// Deletes sessions that have ended; run it now and then to keep the
-    /// table small. Returns how many were deleted.
-    pub async fn purge_expired_sessions(&self) -> Result<u64, AuthError> {
+    /// Deletes ended sessions and throttle records that no longer matter;
+    /// run it now and then to keep the tables small. Returns how many
+    /// sessions and throttle records were deleted.
+    pub async fn purge_expired(&self) -> Result<(u64, u64), AuthError> {
         let now = self.now();
-        Ok(self
-            .inner
-            .store
+        let store = &self.inner.store;
+        let sessions = store
             .delete_expired_sessions(now, now - self.inner.sessions.idle_timeout)
-            .await?)
+            .await?;
+        let throttle = &self.inner.throttle;
+        // Keep records through a whole lock, so the doubling is remembered.
+        let stale = now - throttle.window - throttle.max_lockout;
+        let throttles = store.delete_stale_throttles(stale).await?;
+        Ok((sessions, throttles))
+    }
+
+    /// The limits on failed logins in force.
+    pub fn throttle_policy(&self) -> &ThrottlePolicy {
+        &self.inner.throttle
     }
 
     async fn start_session(&self, user: User) -> Result<IssuedSession, AuthError> {

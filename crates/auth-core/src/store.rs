@@ -9,7 +9,9 @@ use std::future::Future;
 use thiserror::Error;
 use time::OffsetDateTime;
 
-use crate::{DisplayName, Email, PasswordHash, TokenDigest, User, UserId};
+use crate::{
+    DisplayName, Email, PasswordHash, ThrottleKey, ThrottleState, TokenDigest, User, UserId,
+};
 
 /// A boxed error from a store's driver.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -152,5 +154,49 @@ pub trait SessionStore: Send + Sync {
         &self,
         now: OffsetDateTime,
         idle_cutoff: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Failed-login counters, shared by every instance through the database.
+/// Each operation must be atomic: two instances counting a failure for the
+/// same key at the same moment must count two.
+pub trait ThrottleStore: Send + Sync {
+    /// The key's record, if it has one.
+    fn throttle_state(
+        &self,
+        key: &ThrottleKey,
+    ) -> impl Future<Output = Result<Option<ThrottleState>, StoreError>> + Send;
+
+    /// Counts one failure at `now` and returns the updated record. A window
+    /// that began at or before `window_cutoff` has ended: the count starts
+    /// again at one, in a window beginning at `now`.
+    fn record_failure(
+        &self,
+        key: &ThrottleKey,
+        now: OffsetDateTime,
+        window_cutoff: OffsetDateTime,
+    ) -> impl Future<Output = Result<ThrottleState, StoreError>> + Send;
+
+    /// Locks the key until `until`, recording `lockouts` consecutive locks
+    /// and starting a new, empty window at `now`.
+    fn lock(
+        &self,
+        key: &ThrottleKey,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        lockouts: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets the key (after a successful login).
+    fn clear_throttle(
+        &self,
+        key: &ThrottleKey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes records whose window began and whose lock ended before
+    /// `before`. Returns how many were deleted.
+    fn delete_stale_throttles(
+        &self,
+        before: OffsetDateTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

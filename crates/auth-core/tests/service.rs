@@ -301,7 +301,7 @@ async fn purge_removes_only_ended_sessions() {
         .await
         .unwrap();
     f.clock.advance(Duration::minutes(15));
-    assert_eq!(f.auth.purge_expired_sessions().await.unwrap(), 1);
+    assert_eq!(f.auth.purge_expired().await.unwrap(), (1, 0));
     assert!(f.auth.authenticate(&fresh.token).await.unwrap().is_some());
     assert!(f
         .auth
