@@ -45,8 +45,8 @@ use std::time::Duration;
 
 use auth_core::time::OffsetDateTime;
 use auth_core::{
-    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, StoreError, TokenDigest,
-    User, UserCredentials, UserId, UserStore,
+    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, StoreError, ThrottleKey,
+    ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId, UserStore,
 };
 
 #[cfg(feature = "postgres")]
@@ -215,5 +215,38 @@ impl SessionStore for Store {
         idle_cutoff: OffsetDateTime,
     ) -> Result<u64, StoreError> {
         dispatch!(self, s => s.delete_expired_sessions(now, idle_cutoff).await)
+    }
+}
+
+impl ThrottleStore for Store {
+    async fn throttle_state(&self, key: &ThrottleKey) -> Result<Option<ThrottleState>, StoreError> {
+        dispatch!(self, s => s.throttle_state(key).await)
+    }
+
+    async fn record_failure(
+        &self,
+        key: &ThrottleKey,
+        now: OffsetDateTime,
+        window_cutoff: OffsetDateTime,
+    ) -> Result<ThrottleState, StoreError> {
+        dispatch!(self, s => s.record_failure(key, now, window_cutoff).await)
+    }
+
+    async fn lock(
+        &self,
+        key: &ThrottleKey,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+        lockouts: u32,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.lock(key, now, until, lockouts).await)
+    }
+
+    async fn clear_throttle(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        dispatch!(self, s => s.clear_throttle(key).await)
+    }
+
+    async fn delete_stale_throttles(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.delete_stale_throttles(before).await)
     }
 }

@@ -4,7 +4,8 @@
 
 use auth_core::time::OffsetDateTime;
 use auth_core::{
-    DisplayName, Email, PasswordHash, SessionRecord, StoreError, User, UserCredentials, UserId,
+    DisplayName, Email, PasswordHash, SessionRecord, StoreError, ThrottleState, User,
+    UserCredentials, UserId,
 };
 
 #[derive(sqlx::FromRow)]
@@ -29,6 +30,14 @@ pub(crate) struct SessionRow {
     session_created_at: i64,
     last_seen_at: i64,
     expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ThrottleRow {
+    failures: i32,
+    window_start: i64,
+    locked_until: i64,
+    lockouts: i32,
 }
 
 pub(crate) fn timestamp(t: OffsetDateTime) -> i64 {
@@ -74,6 +83,22 @@ impl TryFrom<SessionRow> for SessionRecord {
             created_at: time(row.session_created_at)?,
             last_seen_at: time(row.last_seen_at)?,
             expires_at: time(row.expires_at)?,
+        })
+    }
+}
+
+impl TryFrom<ThrottleRow> for ThrottleState {
+    type Error = StoreError;
+
+    fn try_from(row: ThrottleRow) -> Result<Self, StoreError> {
+        let count = |n: i32| {
+            u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {n}")))
+        };
+        Ok(ThrottleState {
+            failures: count(row.failures)?,
+            window_start: time(row.window_start)?,
+            locked_until: time(row.locked_until)?,
+            lockouts: count(row.lockouts)?,
         })
     }
 }

@@ -38,6 +38,28 @@ pub(crate) const DELETE_USER_SESSIONS_EXCEPT: &str =
 pub(crate) const DELETE_EXPIRED_SESSIONS: &str =
     "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
 
+pub(crate) const SELECT_THROTTLE: &str = "SELECT failures, window_start, locked_until, lockouts \
+     FROM login_throttles WHERE key_digest = $1";
+
+// One statement, so concurrent failures from several instances all count:
+// a new key starts at one; an ended window ($3 = its cutoff) starts over.
+pub(crate) const RECORD_FAILURE: &str = "INSERT INTO login_throttles \
+     (key_digest, failures, window_start, locked_until, lockouts) VALUES ($1, 1, $2, 0, 0) \
+     ON CONFLICT (key_digest) DO UPDATE SET \
+     failures = CASE WHEN login_throttles.window_start <= $3 THEN 1 \
+                     ELSE login_throttles.failures + 1 END, \
+     window_start = CASE WHEN login_throttles.window_start <= $3 THEN $2 \
+                         ELSE login_throttles.window_start END \
+     RETURNING failures, window_start, locked_until, lockouts";
+
+pub(crate) const LOCK: &str = "UPDATE login_throttles \
+     SET failures = 0, window_start = $2, locked_until = $3, lockouts = $4 WHERE key_digest = $1";
+
+pub(crate) const CLEAR_THROTTLE: &str = "DELETE FROM login_throttles WHERE key_digest = $1";
+
+pub(crate) const DELETE_STALE_THROTTLES: &str =
+    "DELETE FROM login_throttles WHERE window_start < $1 AND locked_until < $1";
+
 /// Implements auth-core's store traits for a struct with a `pool` field of
 /// any sqlx pool type.
 macro_rules! impl_sql_store {
@@ -187,6 +209,79 @@ macro_rules! impl_sql_store {
                 let done = sqlx::query($crate::sql::DELETE_EXPIRED_SESSIONS)
                     .bind($crate::rows::timestamp(now))
                     .bind($crate::rows::timestamp(idle_cutoff))
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                Ok(done.rows_affected())
+            }
+        }
+
+        impl auth_core::ThrottleStore for $store {
+            async fn throttle_state(
+                &self,
+                key: &auth_core::ThrottleKey,
+            ) -> Result<Option<auth_core::ThrottleState>, auth_core::StoreError> {
+                sqlx::query_as::<_, $crate::rows::ThrottleRow>($crate::sql::SELECT_THROTTLE)
+                    .bind(&key.as_bytes()[..])
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            async fn record_failure(
+                &self,
+                key: &auth_core::ThrottleKey,
+                now: auth_core::time::OffsetDateTime,
+                window_cutoff: auth_core::time::OffsetDateTime,
+            ) -> Result<auth_core::ThrottleState, auth_core::StoreError> {
+                sqlx::query_as::<_, $crate::rows::ThrottleRow>($crate::sql::RECORD_FAILURE)
+                    .bind(&key.as_bytes()[..])
+                    .bind($crate::rows::timestamp(now))
+                    .bind($crate::rows::timestamp(window_cutoff))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?
+                    .try_into()
+            }
+
+            async fn lock(
+                &self,
+                key: &auth_core::ThrottleKey,
+                now: auth_core::time::OffsetDateTime,
+                until: auth_core::time::OffsetDateTime,
+                lockouts: u32,
+            ) -> Result<(), auth_core::StoreError> {
+                sqlx::query($crate::sql::LOCK)
+                    .bind(&key.as_bytes()[..])
+                    .bind($crate::rows::timestamp(now))
+                    .bind($crate::rows::timestamp(until))
+                    .bind(i32::try_from(lockouts).unwrap_or(i32::MAX))
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                Ok(())
+            }
+
+            async fn clear_throttle(
+                &self,
+                key: &auth_core::ThrottleKey,
+            ) -> Result<(), auth_core::StoreError> {
+                sqlx::query($crate::sql::CLEAR_THROTTLE)
+                    .bind(&key.as_bytes()[..])
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                Ok(())
+            }
+
+            async fn delete_stale_throttles(
+                &self,
+                before: auth_core::time::OffsetDateTime,
+            ) -> Result<u64, auth_core::StoreError> {
+                let done = sqlx::query($crate::sql::DELETE_STALE_THROTTLES)
+                    .bind($crate::rows::timestamp(before))
                     .execute(&self.pool)
                     .await
                     .map_err($crate::error::classify)?;

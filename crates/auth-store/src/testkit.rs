@@ -27,15 +27,21 @@ use std::future::Future;
 
 use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
-    DisplayName, Email, NewSession, NewUser, PasswordHash, SessionStore, StoreError, TokenDigest,
-    User, UserId, UserStore,
+    DisplayName, Email, NewSession, NewUser, PasswordHash, SessionStore, StoreError, ThrottleKey,
+    ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
 };
 
-/// What a store must be for the suite to exercise it: both traits, and
-/// cheap to clone into concurrent tasks.
-pub trait ConformantStore: UserStore + SessionStore + Clone + Send + Sync + 'static {}
+/// What a store must be for the suite to exercise it: every store trait,
+/// and cheap to clone into concurrent tasks.
+pub trait ConformantStore:
+    UserStore + SessionStore + ThrottleStore + Clone + Send + Sync + 'static
+{
+}
 
-impl<S: UserStore + SessionStore + Clone + Send + Sync + 'static> ConformantStore for S {}
+impl<S> ConformantStore for S where
+    S: UserStore + SessionStore + ThrottleStore + Clone + Send + Sync + 'static
+{
+}
 
 /// Runs every check, each on a fresh store from `new_store`, and panics at
 /// the first one that fails. `label` names the store in the output.
@@ -65,6 +71,11 @@ where
         a_users_sessions_can_be_deleted_but_one,
         ended_sessions_are_purged,
         a_session_needs_an_existing_user,
+        failures_are_counted_per_key_in_a_window,
+        an_ended_window_starts_over,
+        a_lock_is_kept_until_cleared,
+        concurrent_failures_all_count,
+        stale_throttle_records_are_deleted,
     );
     eprintln!("conformance [{label}]: all checks passed");
 }
@@ -308,6 +319,113 @@ async fn a_session_needs_an_existing_user(store: impl ConformantStore) {
         .await;
     assert!(result.is_err(), "a session for a missing user was stored");
     assert!(store.find_session(&digest(1)).await.unwrap().is_none());
+}
+
+fn key(n: u8) -> ThrottleKey {
+    ThrottleKey::from_bytes([n; 32])
+}
+
+async fn fail(store: &impl ThrottleStore, n: u8, at: OffsetDateTime) -> ThrottleState {
+    let window = Duration::minutes(15);
+    store
+        .record_failure(&key(n), at, at - window)
+        .await
+        .expect("record failure")
+}
+
+async fn failures_are_counted_per_key_in_a_window(store: impl ConformantStore) {
+    assert!(store.throttle_state(&key(1)).await.unwrap().is_none());
+    for (n, minutes) in [(1, 0), (2, 1), (3, 2)] {
+        let state = fail(&store, 1, t0() + Duration::minutes(minutes)).await;
+        assert_eq!(state.failures, n);
+        assert_eq!(
+            state.window_start,
+            t0(),
+            "the window began at the first failure"
+        );
+        assert_eq!(state.lockouts, 0);
+        assert!(state.locked_until < t0(), "not locked");
+    }
+    assert_eq!(fail(&store, 2, t0()).await.failures, 1, "keys count apart");
+    let stored = store.throttle_state(&key(1)).await.unwrap().unwrap();
+    assert_eq!(stored.failures, 3);
+}
+
+async fn an_ended_window_starts_over(store: impl ConformantStore) {
+    fail(&store, 1, t0()).await;
+    fail(&store, 1, t0() + Duration::minutes(1)).await;
+    let later = t0() + Duration::minutes(20);
+    let state = fail(&store, 1, later).await;
+    assert_eq!((state.failures, state.window_start), (1, later));
+}
+
+async fn a_lock_is_kept_until_cleared(store: impl ConformantStore) {
+    fail(&store, 1, t0()).await;
+    let until = t0() + Duration::minutes(4);
+    store.lock(&key(1), t0(), until, 3).await.unwrap();
+    let state = store.throttle_state(&key(1)).await.unwrap().unwrap();
+    assert_eq!(
+        state,
+        ThrottleState {
+            failures: 0,
+            window_start: t0(),
+            locked_until: until,
+            lockouts: 3
+        }
+    );
+    let counted = fail(&store, 1, t0() + Duration::minutes(1)).await;
+    assert_eq!(
+        (counted.failures, counted.locked_until, counted.lockouts),
+        (1, until, 3),
+        "counting keeps the lock"
+    );
+    store.clear_throttle(&key(1)).await.unwrap();
+    assert!(store.throttle_state(&key(1)).await.unwrap().is_none());
+    store
+        .clear_throttle(&key(9))
+        .await
+        .expect("clearing an unknown key is not an error");
+}
+
+async fn concurrent_failures_all_count(store: impl ConformantStore) {
+    const TASKS: u32 = 20;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { fail(&store, 1, t0()).await.failures })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.expect("task panicked"));
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=TASKS).collect::<Vec<_>>(),
+        "each failure counted once"
+    );
+}
+
+async fn stale_throttle_records_are_deleted(store: impl ConformantStore) {
+    let old = t0() - Duration::hours(2);
+    fail(&store, 1, old).await; // old window, never locked: stale
+    fail(&store, 2, t0()).await; // current window
+    fail(&store, 3, old).await;
+    store
+        .lock(&key(3), old, t0() + Duration::minutes(5), 1)
+        .await
+        .unwrap(); // still locked
+    assert_eq!(
+        store
+            .delete_stale_throttles(t0() - Duration::hours(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.throttle_state(&key(1)).await.unwrap().is_none());
+    assert!(store.throttle_state(&key(2)).await.unwrap().is_some());
+    assert!(store.throttle_state(&key(3)).await.unwrap().is_some());
 }
 
 /// A fresh PostgreSQL schema per test, so tests sharing one database never
