@@ -259,6 +259,66 @@ async fn concurrent_registrations_across_instances_make_one_account() {
     schema.drop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_throttle_holds_across_instances() {
+    let Some(url) = postgres_url() else { return };
+    let schema = TestSchema::create(&url).await.unwrap();
+    let (a, b, _dir) = two_instances(schema.url()).await;
+    let ada = browser(Arc::new(Jar::default()));
+    submit(
+        &ada,
+        &a.url("/register"),
+        &a.url("/register"),
+        &[
+            ("email", "ada@example.com"),
+            ("name", "Ada"),
+            ("password", "analytical engine"),
+        ],
+    )
+    .await;
+
+    let attacker = browser(Arc::new(Jar::default()));
+    for attempt in 0..5 {
+        // Alternate instances: each sees the other's count.
+        let server = if attempt % 2 == 0 { &a } else { &b };
+        let wrong = submit(
+            &attacker,
+            &server.url("/login"),
+            &server.url("/login"),
+            &[("email", "ada@example.com"), ("password", "guess")],
+        )
+        .await;
+        assert_eq!(
+            wrong.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
+    }
+    for server in [&a, &b] {
+        let locked = submit(
+            &attacker,
+            &server.url("/login"),
+            &server.url("/login"),
+            &[
+                ("email", "ada@example.com"),
+                ("password", "analytical engine"),
+            ],
+        )
+        .await;
+        assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = locked.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+    }
+
+    a.stop().await;
+    b.stop().await;
+    schema.drop().await.unwrap();
+}
+
 /// A database of its own, since the outage is made by refusing connections
 /// to the whole database.
 async fn create_database(admin: &PgStore, name: &str) {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use auth_core::time::Duration;
-use auth_core::{BcryptHasher, SessionPolicy};
+use auth_core::{BcryptHasher, SessionPolicy, ThrottlePolicy};
 use rocket::figment::providers::Serialized;
 use rocket::figment::value::magic::RelativePathBuf;
 use rocket::figment::Figment;
@@ -49,10 +49,80 @@ pub struct AppConfig {
     /// Where the generated secret key is kept when `secret_key` is not set;
     /// default: beside the SQLite database file, or `data/secret_key`.
     pub secret_key_file: Option<RelativePathBuf>,
-    /// Mark cookies `Secure` (and name the session cookie `__Host-session`).
-    /// Turn on when users reach the site over HTTPS, for instance through a
-    /// TLS-terminating proxy; it is on automatically when Rocket serves TLS.
+    /// Mark cookies `Secure` (and name the session cookie `__Host-session`),
+    /// and send HSTS. Turn on when users reach the site over HTTPS, for
+    /// instance through a TLS-terminating proxy.
     pub secure_cookies: bool,
+    /// Limits on failed logins.
+    pub login_throttle: ThrottleConfig,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` is
+    /// believed; see [`TrustedProxies`](crate::guards::TrustedProxies).
+    pub trusted_proxies: Vec<String>,
+}
+
+/// `login_throttle`: the [`ThrottlePolicy`], with times in seconds.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ThrottleConfig {
+    /// Failed logins per account per window before a lock.
+    pub account_limit: u32,
+    /// Failed logins per client address per window before a lock.
+    pub address_limit: u32,
+    /// The counting window, in seconds.
+    pub window: u64,
+    /// The first lock, in seconds; it doubles with each consecutive lock.
+    pub lockout: u64,
+    /// The longest lock, in seconds.
+    pub max_lockout: u64,
+    /// Turns throttling off (for load tests of the login path only).
+    pub disabled: bool,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        let policy = ThrottlePolicy::default();
+        Self {
+            account_limit: policy.account_limit,
+            address_limit: policy.address_limit,
+            window: seconds_of(policy.window),
+            lockout: seconds_of(policy.lockout),
+            max_lockout: seconds_of(policy.max_lockout),
+            disabled: false,
+        }
+    }
+}
+
+fn seconds_of(duration: Duration) -> u64 {
+    duration.whole_seconds().unsigned_abs()
+}
+
+fn seconds(s: u64) -> Duration {
+    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
+}
+
+impl ThrottleConfig {
+    /// The policy, checked to be usable.
+    pub fn policy(&self) -> Result<ThrottlePolicy, String> {
+        if self.disabled {
+            return Ok(ThrottlePolicy::disabled());
+        }
+        if self.account_limit == 0 || self.address_limit == 0 {
+            return Err("login_throttle limits must be at least 1".into());
+        }
+        if self.window == 0 || self.lockout == 0 || self.max_lockout < self.lockout {
+            return Err(
+                "login_throttle: window and lockout must be positive, max_lockout >= lockout"
+                    .into(),
+            );
+        }
+        Ok(ThrottlePolicy {
+            account_limit: self.account_limit,
+            address_limit: self.address_limit,
+            window: seconds(self.window),
+            lockout: seconds(self.lockout),
+            max_lockout: seconds(self.max_lockout),
+        })
+    }
 }
 
 impl Default for AppConfig {
@@ -61,12 +131,14 @@ impl Default for AppConfig {
         Self {
             bcrypt_cost: BcryptHasher::DEFAULT_COST,
             hash_concurrency: None,
-            session_idle_timeout: policy.idle_timeout.whole_seconds().unsigned_abs(),
-            session_absolute_timeout: policy.absolute_timeout.whole_seconds().unsigned_abs(),
+            session_idle_timeout: seconds_of(policy.idle_timeout),
+            session_absolute_timeout: seconds_of(policy.absolute_timeout),
             static_dir: PathBuf::from("static").into(),
             files_dir: PathBuf::from("files").into(),
             secret_key_file: None,
             secure_cookies: false,
+            login_throttle: ThrottleConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -79,7 +151,6 @@ impl AppConfig {
                 "session_idle_timeout and session_absolute_timeout must be positive".into(),
             );
         }
-        let seconds = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX));
         Ok(SessionPolicy {
             idle_timeout: seconds(self.session_idle_timeout),
             absolute_timeout: seconds(self.session_absolute_timeout),

@@ -37,6 +37,7 @@ use thiserror::Error;
 
 use crate::config::AppConfig;
 use crate::db::AuthDb;
+use crate::guards::TrustedProxies;
 use crate::routes::protected::ProtectedFiles;
 use crate::secret_key::SecretKeyError;
 use crate::security_headers::SecurityHeaders;
@@ -75,6 +76,11 @@ pub fn rocket() -> Result<Rocket<Build>, StartupError> {
 pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, StartupError> {
     let config: AppConfig = figment.extract()?;
     let sessions = config.session_policy().map_err(StartupError::Invalid)?;
+    let throttle = config
+        .login_throttle
+        .policy()
+        .map_err(StartupError::Invalid)?;
+    let proxies = TrustedProxies::parse(&config.trusted_proxies).map_err(StartupError::Invalid)?;
     let hasher = BcryptHasher::new(config.bcrypt_cost)
         .map_err(|e| StartupError::Invalid(format!("bcrypt_cost: {e}")))?;
     let database_url: String = figment.extract_inner("databases.auth.url")?;
@@ -96,14 +102,16 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         .attach(SecurityHeaders)
         .attach(Template::fairing())
         .attach(AuthDb::init())
-        .attach(startup::auth_service(
+        .attach(startup::auth_service(startup::ServiceSettings {
             hasher,
             sessions,
-            config.hash_concurrency,
+            throttle,
+            hash_concurrency: config.hash_concurrency,
             clock,
-        ))
-        .attach(startup::session_purge())
+        }))
+        .attach(startup::purge())
         .manage(SessionCookie::new(config.secure_cookies))
+        .manage(proxies)
         .manage(ProtectedFiles(files_dir))
         .mount("/", routes::all())
         .mount("/static", FileServer::from(static_dir))

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AuthService, BcryptHasher, Clock, SessionPolicy};
+use auth_core::{AuthService, BcryptHasher, Clock, SessionPolicy, ThrottlePolicy};
 use rocket::fairing::{AdHoc, Fairing};
 use rocket::tokio;
 
@@ -12,16 +12,32 @@ use crate::db::AuthDb;
 use crate::error::describe;
 use crate::Auth;
 
+/// What the [`Auth`] service is built with.
+pub struct ServiceSettings {
+    /// The password hasher.
+    pub hasher: BcryptHasher,
+    /// Session lifetimes.
+    pub sessions: SessionPolicy,
+    /// Failed-login limits.
+    pub throttle: ThrottlePolicy,
+    /// Hashes at once, if not one per core.
+    pub hash_concurrency: Option<usize>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
 /// Runs the migrations and builds the [`Auth`] service over the pool. Must
 /// be attached after [`AuthDb::init`]. A failure stops the launch with a
 /// log line saying why.
-pub fn auth_service(
-    hasher: BcryptHasher,
-    sessions: SessionPolicy,
-    hash_concurrency: Option<usize>,
-    clock: Arc<dyn Clock>,
-) -> impl Fairing {
+pub fn auth_service(settings: ServiceSettings) -> impl Fairing {
     AdHoc::try_on_ignite("Auth service", move |rocket| async move {
+        let ServiceSettings {
+            hasher,
+            sessions,
+            throttle,
+            hash_concurrency,
+            clock,
+        } = settings;
         // Absent when the pool failed to open, which rocket_db_pools has
         // already logged with its cause.
         let Some(db) = rocket.state::<AuthDb>() else {
@@ -35,6 +51,7 @@ pub fn auth_service(
         let mut builder = AuthService::builder(store)
             .hasher(hasher)
             .session_policy(sessions)
+            .throttle_policy(throttle)
             .clock(clock);
         if let Some(limit) = hash_concurrency {
             builder = builder.max_concurrent_hashes(limit);
@@ -56,13 +73,14 @@ pub fn auth_service(
     })
 }
 
-/// How often ended sessions are deleted.
+/// How often ended sessions and old throttle records are deleted.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
-/// Deletes ended sessions every ten minutes while the server runs. Ended
-/// sessions are refused anyway; this only keeps the table small.
-pub fn session_purge() -> impl Fairing {
-    AdHoc::on_liftoff("Session purge", |rocket| {
+/// Deletes ended sessions and old throttle records every ten minutes while
+/// the server runs. Ended sessions are refused anyway; this only keeps the
+/// tables small.
+pub fn purge() -> impl Fairing {
+    AdHoc::on_liftoff("Purge of ended sessions", |rocket| {
         Box::pin(async move {
             let Some(auth) = rocket.state::<Auth>().cloned() else {
                 return;
@@ -72,10 +90,12 @@ pub fn session_purge() -> impl Fairing {
                 let mut every = tokio::time::interval(PURGE_EVERY);
                 loop {
                     tokio::select! {
-                        _ = every.tick() => match auth.purge_expired_sessions().await {
-                            Ok(0) => {}
-                            Ok(n) => log::info!("Deleted {n} ended sessions"),
-                            Err(e) => log::warn!("Session purge failed: {}", describe(&e)),
+                        _ = every.tick() => match auth.purge_expired().await {
+                            Ok((0, 0)) => {}
+                            Ok((sessions, throttles)) => log::info!(
+                                "Deleted {sessions} ended sessions and {throttles} old throttle records"
+                            ),
+                            Err(e) => log::warn!("Purge failed: {}", describe(&e)),
                         },
                         _ = &mut shutdown => break,
                     }

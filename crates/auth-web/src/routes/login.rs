@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::form_field::TextField;
-use crate::guards::{CsrfForm, CsrfProtected, CsrfToken, Visitor};
+use crate::guards::{ClientAddr, CsrfForm, CsrfProtected, CsrfToken, Visitor};
 use crate::local_path::LocalPath;
 use crate::page::Page;
-use crate::routes::{protected, Reply};
+use crate::routes::{protected, wait_in_words, Reply, Throttled};
 use crate::session_cookie::SessionCookie;
 use crate::Auth;
 
@@ -59,27 +59,29 @@ pub fn form(page: Page<'_>, next: Option<&str>) -> Template {
 }
 
 /// Checks the credentials; on success replaces any previous session with a
-/// new one and goes to `next` if it is a local path, else `/secrets`.
+/// new one and goes to `next` if it is a local path, else `/secrets`. Too
+/// many failures for the account or the client's address answer 429.
 #[post("/login", data = "<form>")]
 pub async fn submit(
     form: CsrfForm<LoginForm>,
     page: Page<'_>,
     visitor: Visitor,
+    client: ClientAddr,
     auth: &State<Auth>,
     cookie: &State<SessionCookie>,
     jar: &CookieJar<'_>,
 ) -> Result<Reply, AppError> {
     let form = form.0;
     let next = LocalPath::parse(&form.next);
-    let again = |status: Status, error: &str| {
+    let again = |error: &str| {
         let view = FormView {
             email: form.email.trim(),
             next: next.as_ref().map(LocalPath::as_str),
             error: Some(error),
         };
-        Reply::Page((status, page.render("login", view)))
+        page.render("login", view)
     };
-    match auth.login(&form.email, &form.password).await {
+    match auth.login_from(&form.email, &form.password, client.0).await {
         Ok(issued) => {
             if let Some(previous) = visitor.0 {
                 auth.logout(&previous.token).await?;
@@ -95,11 +97,25 @@ pub async fn submit(
                 "You are logged in.",
             )))
         }
-        Err(AuthError::InvalidCredentials) => Ok(again(Status::Unauthorized, INVALID_CREDENTIALS)),
-        Err(AuthError::InvalidInput(_)) => Ok(again(
+        Err(AuthError::InvalidCredentials) => Ok(Reply::Page((
+            Status::Unauthorized,
+            again(INVALID_CREDENTIALS),
+        ))),
+        Err(AuthError::InvalidInput(_)) => Ok(Reply::Page((
             Status::UnprocessableEntity,
-            "Enter your email and password.",
-        )),
+            again("Enter your email and password."),
+        ))),
+        Err(AuthError::Throttled { retry_after }) => {
+            let message = format!(
+                "Too many failed login attempts. For your security, logging in is paused: \
+                 try again in {}.",
+                wait_in_words(retry_after)
+            );
+            Ok(Reply::Throttled(Throttled::new(
+                again(&message),
+                retry_after,
+            )))
+        }
         Err(other) => Err(other.into()),
     }
 }

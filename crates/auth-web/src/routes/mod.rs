@@ -31,4 +31,36 @@ pub enum Reply {
     Redirect(Flash<Redirect>),
     /// The form again, with a 4xx status.
     Page((rocket::http::Status, Template)),
+    /// The form again, refused for too many attempts.
+    Throttled(Throttled),
+}
+
+/// A 429 page, with `Retry-After` in seconds.
+#[derive(rocket::Responder)]
+#[response(status = 429)]
+pub struct Throttled {
+    page: Template,
+    retry_after: rocket::http::Header<'static>,
+}
+
+impl Throttled {
+    /// `page`, sent with a `Retry-After` of `wait` (rounded up to seconds).
+    pub fn new(page: Template, wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self {
+            page,
+            retry_after: rocket::http::Header::new("Retry-After", seconds.to_string()),
+        }
+    }
+}
+
+/// "2 minutes", "45 seconds": how long to wait, rounded up, for a message.
+pub fn wait_in_words(wait: std::time::Duration) -> String {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let (n, unit) = if seconds >= 60 {
+        (seconds.div_ceil(60), "minute")
+    } else {
+        (seconds.max(1), "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

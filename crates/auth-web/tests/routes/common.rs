@@ -125,6 +125,29 @@ impl TestApp {
         self.post_raw(uri, encode(&all)).await
     }
 
+    /// [`TestApp::post`] from a client at `remote`, with extra headers.
+    pub async fn post_from(
+        &self,
+        remote: &str,
+        headers: &[(&'static str, &'static str)],
+        uri: &str,
+        fields: &[(&str, &str)],
+    ) -> LocalResponse<'_> {
+        let token = self.token_from("/login").await;
+        let mut all = fields.to_vec();
+        all.push(("csrf_token", &token));
+        let mut request = self
+            .client
+            .post(uri.to_owned())
+            .remote(remote.parse().expect("a socket address"))
+            .header(ContentType::Form)
+            .body(encode(&all));
+        for (name, value) in headers {
+            request = request.header(rocket::http::Header::new(*name, *value));
+        }
+        request.dispatch().await
+    }
+
     pub async fn post_raw(&self, uri: &str, body: String) -> LocalResponse<'_> {
         self.client
             .post(uri.to_owned())

@@ -11,3 +11,4 @@ mod protected;
 mod register;
 mod security;
 mod sessions;
+mod throttle;
