@@ -89,8 +89,8 @@ pub use password::{Password, PasswordError, PasswordPolicy};
 pub use service::{AuthService, AuthServiceBuilder, AuthStore, Registration, ValidRegistration};
 pub use session::{IssuedSession, Session, SessionPolicy, SessionToken, TokenDigest};
 pub use store::{
-    BoxError, NewSession, NewUser, SessionRecord, SessionStore, StoreError, ThrottleStore,
-    UserCredentials, UserStore,
+    BoxError, NewSession, NewUser, SessionRecord, SessionStore, SessionSummary, StoreError,
+    ThrottleStore, UserCredentials, UserStore,
 };
 pub use throttle::{ThrottleKey, ThrottlePolicy, ThrottleState};
 pub use time;

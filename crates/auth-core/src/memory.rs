@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::OffsetDateTime;
 
 use crate::{
-    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, StoreError, ThrottleKey,
-    ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId, UserStore,
+    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, SessionSummary,
+    StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials,
+    UserId, UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -151,6 +152,23 @@ impl SessionStore for MemoryStore {
                 expires_at: s.expires_at,
             })
         }))
+    }
+
+    async fn list_user_sessions(&self, user: UserId) -> Result<Vec<SessionSummary>, StoreError> {
+        let mut sessions: Vec<SessionSummary> = self
+            .state()
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.user_id == user)
+            .map(|(digest, s)| SessionSummary {
+                digest: *digest,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                expires_at: s.expires_at,
+            })
+            .collect();
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen_at));
+        Ok(sessions)
     }
 
     async fn touch_session(

@@ -9,8 +9,8 @@ use crate::hash_pool::HashPool;
 use crate::{
     AuthError, BcryptHasher, Clock, DisplayName, Email, InputErrors, IssuedSession, NewSession,
     NewUser, Password, PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session,
-    SessionPolicy, SessionStore, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy,
-    ThrottleStore, User, UserId, UserStore,
+    SessionPolicy, SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey,
+    ThrottlePolicy, ThrottleStore, User, UserId, UserStore,
 };
 
 /// What a registration form carries.
@@ -436,6 +436,49 @@ impl<S: AuthStore> AuthService<S> {
             .await?)
     }
 
+    /// The live sessions of `user`, most recently used first.
+    pub async fn list_sessions(&self, user: UserId) -> Result<Vec<SessionSummary>, AuthError> {
+        let now = self.now();
+        let policy = &self.inner.sessions;
+        let mut sessions = self.inner.store.list_user_sessions(user).await?;
+        sessions.retain(|s| !policy.is_expired(now, s.last_seen_at, s.expires_at));
+        Ok(sessions)
+    }
+
+    /// Ends every session of the token's account except this one, after
+    /// checking the account's password again (so a stolen session cannot
+    /// lock its owner out). Returns how many ended. A wrong password counts
+    /// against the account's login throttle.
+    pub async fn revoke_other_sessions(
+        &self,
+        token: &SessionToken,
+        password: &str,
+    ) -> Result<u64, AuthError> {
+        let user = self.reauthenticate(token, password).await?;
+        self.revoke_sessions(user.id, Some(token)).await
+    }
+
+    /// The token's account, if `password` is its password; throttled like a
+    /// login.
+    async fn reauthenticate(
+        &self,
+        token: &SessionToken,
+        password: &str,
+    ) -> Result<User, AuthError> {
+        let user = self
+            .authenticate(token)
+            .await?
+            .ok_or(AuthError::InvalidCredentials)?
+            .user;
+        let keys = self.throttle_keys(Some(&user.email), None);
+        self.check_throttles(&keys).await?;
+        if self.verify(Some(&user.email), password).await?.is_none() {
+            self.count_failure(&keys).await?;
+            return Err(AuthError::InvalidCredentials);
+        }
+        Ok(user)
+    }
+
     /// Changes the password of the session's account after checking the
     /// current one, and ends every other session of the account (someone
     /// who learnt the old password is logged out). A wrong current password
@@ -447,11 +490,7 @@ impl<S: AuthStore> AuthService<S> {
         current: &str,
         new: &str,
     ) -> Result<(), AuthError> {
-        let user = self
-            .authenticate(token)
-            .await?
-            .ok_or(AuthError::InvalidCredentials)?
-            .user;
+        let user = self.reauthenticate(token, current).await?;
         let new = self
             .inner
             .passwords
@@ -460,12 +499,6 @@ impl<S: AuthStore> AuthService<S> {
                 password: Some(e),
                 ..InputErrors::default()
             })?;
-        let keys = self.throttle_keys(Some(&user.email), None);
-        self.check_throttles(&keys).await?;
-        if self.verify(Some(&user.email), current).await?.is_none() {
-            self.count_failure(&keys).await?;
-            return Err(AuthError::InvalidCredentials);
-        }
         let hash = self.inner.hashes.hash(new).await?;
         self.inner
             .store

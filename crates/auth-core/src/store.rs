@@ -84,6 +84,19 @@ pub struct SessionRecord {
     pub expires_at: OffsetDateTime,
 }
 
+/// One of an account's sessions, as listed for its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The session's digest (to tell the current one apart).
+    pub digest: TokenDigest,
+    /// When it was created (the login).
+    pub created_at: OffsetDateTime,
+    /// When it was last recorded as used.
+    pub last_seen_at: OffsetDateTime,
+    /// When it ends however busy it is.
+    pub expires_at: OffsetDateTime,
+}
+
 /// Accounts. Times are kept to whole seconds.
 pub trait UserStore: Send + Sync {
     /// Creates an account, returning it with its new id. An email that is
@@ -126,6 +139,13 @@ pub trait SessionStore: Send + Sync {
         &self,
         digest: &TokenDigest,
     ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+
+    /// Every session of `user`, most recently used first. Ended sessions not
+    /// yet purged are included: the caller applies the policy.
+    fn list_user_sessions(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<SessionSummary>, StoreError>> + Send;
 
     /// Records that the session was used at `at`.
     fn touch_session(

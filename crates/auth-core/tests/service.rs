@@ -335,3 +335,56 @@ async fn a_login_upgrades_a_hash_made_at_a_lower_cost() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn live_sessions_are_listed_and_others_can_be_ended_with_the_password() {
+    let f = fixture();
+    let here = f.auth.register(ADA).await.unwrap();
+    f.clock.advance(Duration::minutes(1));
+    let phone = f
+        .auth
+        .login("ada@example.com", "analytical engine")
+        .await
+        .unwrap();
+    f.clock.advance(Duration::minutes(1));
+    let laptop = f
+        .auth
+        .login("ada@example.com", "analytical engine")
+        .await
+        .unwrap();
+    let listed = f.auth.list_sessions(here.user.id).await.unwrap();
+    let digests: Vec<_> = listed.iter().map(|s| s.digest).collect();
+    assert_eq!(
+        digests,
+        [
+            laptop.token.digest(),
+            phone.token.digest(),
+            here.token.digest()
+        ]
+    );
+    // This browser is in use; the phone is not.
+    f.auth.authenticate(&here.token).await.unwrap().unwrap();
+
+    // The phone idles out and is no longer listed.
+    f.clock.advance(Duration::minutes(29));
+    f.auth.authenticate(&here.token).await.unwrap().unwrap();
+    f.auth.authenticate(&laptop.token).await.unwrap().unwrap();
+    f.clock.advance(Duration::minutes(2));
+    let listed = f.auth.list_sessions(here.user.id).await.unwrap();
+    assert_eq!(listed.len(), 2);
+
+    assert!(matches!(
+        f.auth.revoke_other_sessions(&here.token, "wrong").await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    assert_eq!(
+        f.auth
+            .revoke_other_sessions(&here.token, "analytical engine")
+            .await
+            .unwrap(),
+        2,
+        "the laptop's, and the idle phone's row"
+    );
+    assert!(f.auth.authenticate(&here.token).await.unwrap().is_some());
+    assert!(f.auth.authenticate(&laptop.token).await.unwrap().is_none());
+}

@@ -45,8 +45,9 @@ use std::time::Duration;
 
 use auth_core::time::OffsetDateTime;
 use auth_core::{
-    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, StoreError, ThrottleKey,
-    ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId, UserStore,
+    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, SessionSummary,
+    StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials,
+    UserId, UserStore,
 };
 
 #[cfg(feature = "postgres")]
@@ -187,6 +188,10 @@ impl SessionStore for Store {
         digest: &TokenDigest,
     ) -> Result<Option<SessionRecord>, StoreError> {
         dispatch!(self, s => s.find_session(digest).await)
+    }
+
+    async fn list_user_sessions(&self, user: UserId) -> Result<Vec<SessionSummary>, StoreError> {
+        dispatch!(self, s => s.list_user_sessions(user).await)
     }
 
     async fn touch_session(

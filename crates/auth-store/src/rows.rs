@@ -4,8 +4,8 @@
 
 use auth_core::time::OffsetDateTime;
 use auth_core::{
-    DisplayName, Email, PasswordHash, SessionRecord, StoreError, ThrottleState, User,
-    UserCredentials, UserId,
+    DisplayName, Email, PasswordHash, SessionRecord, SessionSummary, StoreError, ThrottleState,
+    TokenDigest, User, UserCredentials, UserId,
 };
 
 #[derive(sqlx::FromRow)]
@@ -28,6 +28,14 @@ pub(crate) struct SessionRow {
     #[sqlx(flatten)]
     user: UserRow,
     session_created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionSummaryRow {
+    token_digest: Vec<u8>,
+    created_at: i64,
     last_seen_at: i64,
     expires_at: i64,
 }
@@ -99,6 +107,23 @@ impl TryFrom<ThrottleRow> for ThrottleState {
             window_start: time(row.window_start)?,
             locked_until: time(row.locked_until)?,
             lockouts: count(row.lockouts)?,
+        })
+    }
+}
+
+impl TryFrom<SessionSummaryRow> for SessionSummary {
+    type Error = StoreError;
+
+    fn try_from(row: SessionSummaryRow) -> Result<Self, StoreError> {
+        let digest: [u8; 32] = row
+            .token_digest
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("session digest is not 32 bytes".into()))?;
+        Ok(SessionSummary {
+            digest: TokenDigest::from_bytes(digest),
+            created_at: time(row.created_at)?,
+            last_seen_at: time(row.last_seen_at)?,
+            expires_at: time(row.expires_at)?,
         })
     }
 }

@@ -24,6 +24,9 @@ pub(crate) const SELECT_SESSION: &str = "SELECT u.id, u.email, u.name, u.created
      s.created_at AS session_created_at, s.last_seen_at, s.expires_at \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_digest = $1";
 
+pub(crate) const SELECT_USER_SESSIONS: &str = "SELECT token_digest, created_at, last_seen_at, \
+     expires_at FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC";
+
 // Never moves last_seen_at backwards when two requests race.
 pub(crate) const TOUCH_SESSION: &str =
     "UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2 AND last_seen_at < $1";
@@ -155,6 +158,22 @@ macro_rules! impl_sql_store {
                     .map_err($crate::error::classify)?
                     .map(TryInto::try_into)
                     .transpose()
+            }
+
+            async fn list_user_sessions(
+                &self,
+                user: auth_core::UserId,
+            ) -> Result<Vec<auth_core::SessionSummary>, auth_core::StoreError> {
+                sqlx::query_as::<_, $crate::rows::SessionSummaryRow>(
+                    $crate::sql::SELECT_USER_SESSIONS,
+                )
+                .bind(user.get())
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::error::classify)?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
             }
 
             async fn touch_session(

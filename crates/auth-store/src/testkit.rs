@@ -69,6 +69,7 @@ where
         touching_moves_last_seen_forward_only,
         a_deleted_session_is_gone,
         a_users_sessions_can_be_deleted_but_one,
+        a_users_sessions_are_listed_most_recent_first,
         ended_sessions_are_purged,
         a_session_needs_an_existing_user,
         failures_are_counted_per_key_in_a_window,
@@ -285,6 +286,31 @@ async fn a_users_sessions_can_be_deleted_but_one(store: impl ConformantStore) {
         store.find_session(&digest(10)).await.unwrap().is_some(),
         "another user's sessions stay"
     );
+}
+
+async fn a_users_sessions_are_listed_most_recent_first(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let bob = create(&store, "bob@example.com", "Bob").await;
+    let expires = t0() + Duration::hours(12);
+    session(&store, 1, ada.id, t0(), expires).await;
+    session(&store, 2, ada.id, t0() + Duration::minutes(1), expires).await;
+    session(&store, 3, bob.id, t0(), expires).await;
+    store
+        .touch_session(&digest(1), t0() + Duration::minutes(5))
+        .await
+        .unwrap();
+    let listed = store.list_user_sessions(ada.id).await.unwrap();
+    let digests: Vec<TokenDigest> = listed.iter().map(|s| s.digest).collect();
+    assert_eq!(
+        digests,
+        [digest(1), digest(2)],
+        "Ada's only, most recent first"
+    );
+    assert_eq!(listed[0].created_at, t0());
+    assert_eq!(listed[0].last_seen_at, t0() + Duration::minutes(5));
+    assert_eq!(listed[0].expires_at, expires);
+    let nobody = UserId::new(ada.id.get().max(bob.id.get()) + 1000);
+    assert!(store.list_user_sessions(nobody).await.unwrap().is_empty());
 }
 
 async fn ended_sessions_are_purged(store: impl ConformantStore) {
