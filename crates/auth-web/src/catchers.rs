@@ -2,7 +2,7 @@
 //! Rocket raised it (404, 413, an unreadable form) or a route did
 //! ([`AppError`](crate::error::AppError)); none shows its cause.
 
-use rocket::http::Status;
+use rocket::http::{Method, Status};
 use rocket::request::Request;
 use rocket::response::{Flash, Redirect};
 use rocket::{catch, catchers, uri, Catcher};
@@ -29,7 +29,11 @@ pub fn login_required(req: &Request<'_>) -> Flash<Redirect> {
             cookie.clear(req.cookies());
         }
     }
-    let next = LocalPath::parse(&req.uri().to_string());
+    // Only a page can be returned to; after a refused form post, the
+    // login page leads to the default place.
+    let next = (req.method() == Method::Get)
+        .then(|| LocalPath::parse(&req.uri().to_string()))
+        .flatten();
     let target = uri!(login::form(next = next.as_ref().map(LocalPath::as_str)));
     Flash::new(
         Redirect::to(target),

@@ -4,6 +4,7 @@ use rocket::response::{Flash, Redirect};
 use rocket::Route;
 use rocket_dyn_templates::Template;
 
+pub mod account;
 pub mod home;
 pub mod login;
 pub mod logout;
@@ -18,6 +19,7 @@ pub fn all() -> Vec<Route> {
         login::routes(),
         logout::routes(),
         protected::routes(),
+        account::routes(),
     ]
     .concat()
 }

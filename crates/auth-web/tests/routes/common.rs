@@ -190,6 +190,30 @@ impl TestApp {
         Client::untracked(rocket).await.expect("app ignites")
     }
 
+    /// Another browser (its own cookie jar) on another instance of the app,
+    /// logged in as `email`.
+    pub async fn other_browser(&self, email: &str, password: &str) -> Client {
+        let rocket = auth_web::build(self.figment.clone(), Arc::new(self.clock.clone()))
+            .expect("app builds");
+        let browser = Client::tracked(rocket).await.expect("app ignites");
+        let page = browser.get("/login").dispatch().await.into_string().await;
+        let token = csrf(&page.unwrap_or_default());
+        let response = browser
+            .post("/login")
+            .header(ContentType::Form)
+            .body(encode(&[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+            ]))
+            .dispatch()
+            .await;
+        let location = response.headers().get_one("Location").map(str::to_owned);
+        drop(response);
+        assert_eq!(location.as_deref(), Some("/secrets"));
+        browser
+    }
+
     /// Status of `GET uri` sent with only `cookie`, by another instance.
     pub async fn replay(&self, uri: &str, cookie: Cookie<'static>) -> Status {
         let client = self.replay_client().await;

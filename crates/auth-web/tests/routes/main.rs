@@ -3,6 +3,7 @@
 
 mod common;
 
+mod account;
 mod home;
 mod hostile_input;
 mod login;

@@ -21,7 +21,7 @@ async fn forged_posts_are_refused_and_change_nothing() {
             .unwrap(),
     );
     let valid_token = app.token_from("/register").await;
-    let forms: [(&str, Vec<(&str, &str)>); 3] = [
+    let forms: [(&str, Vec<(&str, &str)>); 5] = [
         (
             "/register",
             vec![
@@ -38,6 +38,14 @@ async fn forged_posts_are_refused_and_change_nothing() {
             ],
         ),
         ("/logout", vec![]),
+        (
+            "/account/password",
+            vec![
+                ("current_password", "analytical engine"),
+                ("new_password", "hijacked password"),
+            ],
+        ),
+        ("/account/sessions", vec![("password", "analytical engine")]),
     ];
     for (uri, fields) in &forms {
         let forgeries: Vec<(&str, Option<&str>, Vec<Header<'static>>)> = vec![
@@ -84,8 +92,14 @@ async fn forged_posts_are_refused_and_change_nothing() {
             assert!(html.contains("reload the page"), "{uri}: {what}");
         }
     }
-    // Nothing changed: Eve has no account and Ada is still logged in.
+    // Nothing changed: Eve has no account, Ada is still logged in and her
+    // password is unchanged.
     assert_eq!(app.get("/secrets").await.0, Status::Ok);
+    app.logout().await;
+    assert_eq!(
+        location(&app.login("ada@example.com", "analytical engine").await),
+        Some("/secrets")
+    );
     assert_eq!(
         location(&app.login("eve@example.com", "analytical engine").await),
         None

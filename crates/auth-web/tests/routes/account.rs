@@ -1,0 +1,153 @@
+use rocket::http::Status;
+
+use crate::common::{app, location, TestApp};
+
+const RIGHT: &str = "analytical engine";
+
+async fn with_ada() -> TestApp {
+    let app = app().await;
+    app.register("ada@example.com", "Ada Lovelace", RIGHT).await;
+    app
+}
+
+#[tokio::test]
+async fn the_account_page_needs_a_login() {
+    let app = app().await;
+    let response = app.client.get("/account").dispatch().await;
+    assert_eq!(location(&response), Some("/login?next=%2Faccount"));
+    // A refused form post is not a page to come back to.
+    let response = app.post("/account/password", "/login", &[]).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    assert_eq!(location(&response), Some("/login"));
+}
+
+#[tokio::test]
+async fn the_account_page_shows_the_details_and_every_session() {
+    let app = with_ada().await;
+    let _phone = app.other_browser("ada@example.com", RIGHT).await;
+    let (status, html) = app.get("/account").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("Ada Lovelace") && html.contains("ada@example.com"));
+    assert_eq!(html.matches("<tr><td>").count(), 2, "two sessions listed");
+    assert_eq!(html.matches("This browser").count(), 1);
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    let app = with_ada().await;
+    let phone = app.other_browser("ada@example.com", RIGHT).await;
+
+    let wrong = app
+        .post(
+            "/account/password",
+            "/account",
+            &[
+                ("current_password", "guess"),
+                ("new_password", "difference engine"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), Status::Unauthorized);
+    assert!(wrong
+        .into_string()
+        .await
+        .unwrap()
+        .contains("Your current password is not correct."));
+
+    let weak = app
+        .post(
+            "/account/password",
+            "/account",
+            &[("current_password", RIGHT), ("new_password", "password1")],
+        )
+        .await;
+    assert_eq!(weak.status(), Status::UnprocessableEntity);
+    assert!(weak
+        .into_string()
+        .await
+        .unwrap()
+        .contains("most commonly used"));
+
+    let changed = app
+        .post(
+            "/account/password",
+            "/account",
+            &[
+                ("current_password", RIGHT),
+                ("new_password", "difference engine"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&changed), Some("/account"));
+    let (status, html) = app.get("/account").await;
+    assert_eq!(status, Status::Ok, "this browser stays logged in");
+    assert!(html.contains("Your password has been changed"));
+    assert_eq!(
+        phone.get("/secrets").dispatch().await.status(),
+        Status::SeeOther,
+        "the other session ended"
+    );
+
+    app.logout().await;
+    assert_eq!(location(&app.login("ada@example.com", RIGHT).await), None);
+    assert_eq!(
+        location(&app.login("ada@example.com", "difference engine").await),
+        Some("/secrets")
+    );
+}
+
+#[tokio::test]
+async fn other_sessions_end_after_the_password_is_entered_again() {
+    let app = with_ada().await;
+    let phone = app.other_browser("ada@example.com", RIGHT).await;
+    let laptop = app.other_browser("ada@example.com", RIGHT).await;
+
+    let wrong = app
+        .post("/account/sessions", "/account", &[("password", "guess")])
+        .await;
+    assert_eq!(wrong.status(), Status::Unauthorized);
+    assert!(wrong
+        .into_string()
+        .await
+        .unwrap()
+        .contains("Your password is not correct."));
+    assert_eq!(phone.get("/secrets").dispatch().await.status(), Status::Ok);
+
+    let ended = app
+        .post("/account/sessions", "/account", &[("password", RIGHT)])
+        .await;
+    assert_eq!(location(&ended), Some("/account"));
+    let (_, html) = app.get("/account").await;
+    assert!(html.contains("Logged out 2 other sessions."));
+    assert_eq!(html.matches("<tr><td>").count(), 1);
+    for other in [&phone, &laptop] {
+        assert_eq!(
+            other.get("/secrets").dispatch().await.status(),
+            Status::SeeOther
+        );
+    }
+    assert_eq!(app.get("/secrets").await.0, Status::Ok);
+}
+
+#[tokio::test]
+async fn guessing_the_password_on_the_account_page_is_throttled() {
+    let app = with_ada().await;
+    for _ in 0..5 {
+        let response = app
+            .post("/account/sessions", "/account", &[("password", "guess")])
+            .await;
+        assert_eq!(response.status(), Status::Unauthorized);
+    }
+    let response = app
+        .post(
+            "/account/password",
+            "/account",
+            &[
+                ("current_password", RIGHT),
+                ("new_password", "difference engine"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), Status::TooManyRequests);
+    assert!(response.headers().get_one("Retry-After").is_some());
+}
