@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use auth_core::time::Duration;
-use auth_core::{BcryptHasher, SessionPolicy, ThrottlePolicy};
+use auth_core::{BcryptHasher, PasswordPolicy, SessionPolicy, ThrottlePolicy};
 use rocket::figment::providers::Serialized;
 use rocket::figment::value::magic::RelativePathBuf;
 use rocket::figment::Figment;
@@ -36,6 +36,9 @@ pub fn figment() -> Figment {
 pub struct AppConfig {
     /// bcrypt work factor, 4 to 31. Each step doubles the time per hash.
     pub bcrypt_cost: u32,
+    /// Shortest new password, in characters (8 by default, NIST SP
+    /// 800-63B's floor; OWASP ASVS 4.0.3 §2.1.1 asks for 12).
+    pub password_min_chars: usize,
     /// How many password hashes may run at once; default: one per CPU core.
     pub hash_concurrency: Option<usize>,
     /// Seconds a session may go unused before it ends.
@@ -130,6 +133,7 @@ impl Default for AppConfig {
         let policy = SessionPolicy::default();
         Self {
             bcrypt_cost: BcryptHasher::DEFAULT_COST,
+            password_min_chars: PasswordPolicy::DEFAULT_MIN_CHARS,
             hash_concurrency: None,
             session_idle_timeout: seconds_of(policy.idle_timeout),
             session_absolute_timeout: seconds_of(policy.absolute_timeout),
@@ -144,6 +148,17 @@ impl Default for AppConfig {
 }
 
 impl AppConfig {
+    /// The rules for new passwords, checked to be usable.
+    pub fn password_policy(&self) -> Result<PasswordPolicy, String> {
+        if !(1..=PasswordPolicy::MAX_BYTES).contains(&self.password_min_chars) {
+            return Err(format!(
+                "password_min_chars must be between 1 and {}",
+                PasswordPolicy::MAX_BYTES
+            ));
+        }
+        Ok(PasswordPolicy::default().with_min_chars(self.password_min_chars))
+    }
+
     /// The session lifetimes, checked to be usable.
     pub fn session_policy(&self) -> Result<SessionPolicy, String> {
         if self.session_idle_timeout == 0 || self.session_absolute_timeout == 0 {

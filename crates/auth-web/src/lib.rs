@@ -75,6 +75,7 @@ pub fn rocket() -> Result<Rocket<Build>, StartupError> {
 /// clock instead of sleeping).
 pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, StartupError> {
     let config: AppConfig = figment.extract()?;
+    let passwords = config.password_policy().map_err(StartupError::Invalid)?;
     let sessions = config.session_policy().map_err(StartupError::Invalid)?;
     let throttle = config
         .login_throttle
@@ -104,6 +105,7 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         .attach(AuthDb::init())
         .attach(startup::auth_service(startup::ServiceSettings {
             hasher,
+            passwords,
             sessions,
             throttle,
             hash_concurrency: config.hash_concurrency,

@@ -1,12 +1,13 @@
 //! What every page's layout needs, gathered as one request guard.
 
-use auth_core::User;
+use auth_core::{PasswordPolicy, User};
 use rocket::outcome::try_outcome;
 use rocket::request::{self, FlashMessage, FromRequest, Request};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::guards::{CsrfToken, Visitor};
+use crate::Auth;
 
 /// The layout's data: who is logged in, the flash message (consumed by
 /// rendering it, so it shows once), and the CSRF token for the navigation
@@ -15,6 +16,7 @@ pub struct Page<'r> {
     user: Option<User>,
     flash: Option<FlashMessage<'r>>,
     csrf: Option<CsrfToken>,
+    password_min_chars: usize,
 }
 
 #[derive(Serialize)]
@@ -25,6 +27,8 @@ struct Layout<'a, C> {
     user: Option<UserView<'a>>,
     flash: Option<FlashView<'a>>,
     csrf_token: &'a str,
+    /// For the password fields' hints and `minlength`.
+    password_min_chars: usize,
 }
 
 #[derive(Serialize)]
@@ -47,6 +51,7 @@ impl<'r> Page<'r> {
             user: None,
             flash: None,
             csrf: None,
+            password_min_chars: PasswordPolicy::DEFAULT_MIN_CHARS,
         }
     }
 
@@ -67,6 +72,7 @@ impl<'r> Page<'r> {
                 }),
                 flash,
                 csrf_token: self.csrf.as_ref().map_or("", CsrfToken::as_str),
+                password_min_chars: self.password_min_chars,
             },
         )
     }
@@ -84,10 +90,17 @@ impl<'r> FromRequest<'r> for Page<'r> {
             .await
             .succeeded()
             .flatten();
+        let password_min_chars = req
+            .rocket()
+            .state::<Auth>()
+            .map_or(PasswordPolicy::DEFAULT_MIN_CHARS, |auth| {
+                auth.password_policy().min_chars()
+            });
         request::Outcome::Success(Page {
             user: visitor.0.map(|current| current.session.user),
             flash,
             csrf: Some(csrf),
+            password_min_chars,
         })
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AuthService, BcryptHasher, Clock, SessionPolicy, ThrottlePolicy};
+use auth_core::{AuthService, BcryptHasher, Clock, PasswordPolicy, SessionPolicy, ThrottlePolicy};
 use rocket::fairing::{AdHoc, Fairing};
 use rocket::tokio;
 
@@ -16,6 +16,8 @@ use crate::Auth;
 pub struct ServiceSettings {
     /// The password hasher.
     pub hasher: BcryptHasher,
+    /// Rules for new passwords.
+    pub passwords: PasswordPolicy,
     /// Session lifetimes.
     pub sessions: SessionPolicy,
     /// Failed-login limits.
@@ -33,6 +35,7 @@ pub fn auth_service(settings: ServiceSettings) -> impl Fairing {
     AdHoc::try_on_ignite("Auth service", move |rocket| async move {
         let ServiceSettings {
             hasher,
+            passwords,
             sessions,
             throttle,
             hash_concurrency,
@@ -50,6 +53,7 @@ pub fn auth_service(settings: ServiceSettings) -> impl Fairing {
         }
         let mut builder = AuthService::builder(store)
             .hasher(hasher)
+            .password_policy(passwords)
             .session_policy(sessions)
             .throttle_policy(throttle)
             .clock(clock);

@@ -129,3 +129,23 @@ async fn invalid_registrations_re_show_the_form() {
     let email = Email::parse("ada@example.com").unwrap();
     assert!(store.find_credentials(&email).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn the_minimum_length_is_configurable_and_shown_on_the_form() {
+    let app = crate::common::app_with(tempfile::tempdir().unwrap(), |f| {
+        f.merge(("password_min_chars", 12))
+    })
+    .await;
+    let (_, form) = app.get("/register").await;
+    assert!(form.contains(r#"minlength="12""#));
+    assert!(form.contains("At least 12 characters"));
+    let response = app.register("ada@example.com", "Ada", "eleven char").await;
+    assert_eq!(response.status(), Status::UnprocessableEntity);
+    assert!(response
+        .into_string()
+        .await
+        .unwrap()
+        .contains("Use at least 12 characters"));
+    let response = app.register("ada@example.com", "Ada", "twelve chars").await;
+    assert_eq!(location(&response), Some("/secrets"));
+}
