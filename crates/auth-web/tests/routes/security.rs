@@ -241,3 +241,46 @@ async fn secure_cookies_use_the_host_prefix_and_hsts() {
         .get_one("Strict-Transport-Security")
         .is_some());
 }
+
+#[tokio::test]
+async fn the_session_token_never_appears_in_a_url_or_a_page() {
+    let app = app().await;
+    let registered = app
+        .register("ada@example.com", "Ada", "analytical engine")
+        .await;
+    let redirect = location(&registered).unwrap_or_default().to_owned();
+    drop(registered);
+    let token = app
+        .client
+        .cookies()
+        .get_private("session")
+        .expect("the sealed cookie opens with the app's key")
+        .value()
+        .to_owned();
+    assert_eq!(token.len(), 43, "the raw token");
+    assert!(!redirect.contains(&token));
+    for path in [
+        "/",
+        "/secrets",
+        "/account",
+        "/logout",
+        "/login?next=%2Fsecrets",
+    ] {
+        let response = app.client.get(path).dispatch().await;
+        let location = response
+            .headers()
+            .get_one("Location")
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.into_string().await.unwrap_or_default();
+        assert!(
+            !location.contains(&token) && !body.contains(&token),
+            "{path}"
+        );
+    }
+    let session_cookie = app.session_cookie().unwrap();
+    assert!(
+        !session_cookie.value().contains(&token),
+        "sealed, not plain"
+    );
+}
