@@ -1,25 +1,22 @@
-//! Accounts, password hashing and revocable server-side sessions, with no web
-//! framework and no database driver: the domain of a small authentication
-//! service, for any Rust application to build on.
+//! Accounts, password hashing, revocable server-side sessions and login
+//! throttling, with no web framework and no database driver: the domain of
+//! an authentication service, for any Rust application to build on.
 //!
-//! # The pieces
+//! Pair it with [`auth-store`](https://docs.rs/auth-store) for SQLite or
+//! PostgreSQL storage, and with any web framework for the HTTP side.
 //!
-//! - Value types that cannot hold bad data: [`Email`] (trimmed, lower-cased,
-//!   validated), [`DisplayName`], and the [`PasswordPolicy`] that new
-//!   passwords must meet (8 characters or more, 72 bytes or fewer, not a
-//!   common password, not the account's own email or name).
-//! - [`PasswordHasher`], with [`BcryptHasher`] as the default.
-//! - [`SessionToken`]: the opaque secret a client holds. Stores keep only its
-//!   SHA-256 [`TokenDigest`].
-//! - The ports [`UserStore`], [`SessionStore`] and [`ThrottleStore`],
-//!   implemented for SQLite and
-//!   PostgreSQL by the `auth-store` crate, and in memory by
-//!   [`memory::MemoryStore`] (feature `memory`).
-//! - [`AuthService`]: register, log in (throttled per account and per client
-//!   address by a [`ThrottlePolicy`]), authenticate a token, log out, change
-//!   a password, revoke sessions. Its one error type is [`AuthError`].
+//! # Getting started
 //!
-//! # A login, start to end
+//! ```text
+//! cargo add auth-core auth-store
+//! cargo add tokio --features macros,rt-multi-thread
+//! ```
+//!
+//! Build one [`AuthService`] at start-up over a store, share it with your
+//! handlers (it is `Clone`, and clones share everything), and call it from
+//! them. The example runs on the in-memory store of the `memory` feature; in
+//! an application, `auth_store::Store::connect("sqlite://data/app.db", ..)`
+//! takes its place and nothing else changes.
 //!
 //! ```
 //! # #[cfg(feature = "memory")]
@@ -28,40 +25,138 @@
 //! use auth_core::{AuthError, AuthService, BcryptHasher, Registration};
 //!
 //! let auth = AuthService::builder(MemoryStore::new())
-//!     .hasher(BcryptHasher::new(4)?) // cost 4 keeps examples fast; use the default 12
+//!     .hasher(BcryptHasher::new(4)?) // cost 4 keeps examples fast; keep the default 12
 //!     .build()?;
 //!
-//! auth.register(Registration {
-//!     email: "Ada@Example.com",
-//!     name: "Ada",
-//!     password: "analytical engine",
-//! })
-//! .await?;
+//! // POST /register
+//! let issued = auth
+//!     .register(Registration {
+//!         email: "Ada@Example.com",
+//!         name: "Ada",
+//!         password: "analytical engine",
+//!     })
+//!     .await?;
+//! // Send `issued.token.expose_secret()` to the browser in a cookie, with
+//! // Max-Age = `issued.expires_at - auth.now()`.
 //!
-//! // The email is case-insensitive; a wrong password and an unknown email
-//! // fail the same way.
-//! let issued = auth.login("ada@example.com", "analytical engine").await?;
+//! // POST /login: the email is case-insensitive, and a wrong password and an
+//! // unknown email fail the same way. Pass the client's address when you
+//! // know it, so failures are also counted per address.
+//! let client = "192.0.2.7".parse().ok();
+//! let issued = auth.login_from("ada@example.com", "analytical engine", client).await?;
 //! assert!(matches!(
-//!     auth.login("nobody@example.com", "analytical engine").await,
+//!     auth.login_from("nobody@example.com", "analytical engine", client).await,
 //!     Err(AuthError::InvalidCredentials)
 //! ));
 //!
-//! // Hand `issued.token.expose_secret()` to the client (in a cookie, say);
-//! // on each later request, turn what it sends back into a session:
-//! let session = auth.authenticate(&issued.token).await?.expect("live session");
-//! assert_eq!(session.user.email.as_str(), "ada@example.com");
+//! // Every later request: turn the cookie back into a session.
+//! let cookie_value = issued.token.expose_secret().to_owned();
+//! let token = auth_core::SessionToken::parse(&cookie_value).expect("well-formed");
+//! let session = auth.authenticate(&token).await?.expect("a live session");
+//! assert_eq!(session.user.name.as_str(), "Ada");
 //!
-//! // Logging out deletes the session: the token stops working everywhere.
-//! auth.logout(&issued.token).await?;
-//! assert!(auth.authenticate(&issued.token).await?.is_none());
+//! // POST /logout: the session is deleted, so the token (and any copy of
+//! // it) stops working everywhere.
+//! auth.logout(&token).await?;
+//! assert!(auth.authenticate(&token).await?.is_none());
 //! # Ok::<(), AuthError>(())
 //! # }).unwrap();
 //! ```
 //!
-//! # Runtime
+//! # Turning errors into responses
 //!
-//! Hashing runs on tokio's blocking thread pool, so [`AuthService`] must be
-//! used inside a tokio runtime.
+//! [`AuthError`] has one variant per way a caller should answer, so no
+//! caller matches on message strings:
+//!
+//! | Variant | Typical answer |
+//! |---|---|
+//! | [`AuthError::InvalidInput`] | the form again (422), each field's message from [`InputErrors`]: `errors.email.map(\|e\| e.to_string())` |
+//! | [`AuthError::EmailTaken`] | "already registered: log in instead" |
+//! | [`AuthError::InvalidCredentials`] | one generic "invalid email or password" (401) |
+//! | [`AuthError::Throttled`] | 429 with `Retry-After: retry_after` |
+//! | [`AuthError::Store`] | 503: the database is down or failing; log it |
+//! | anything else | 500; log it |
+//!
+//! The enum is `#[non_exhaustive]`: keep a catch-all arm.
+//!
+//! # Sessions
+//!
+//! A [`SessionToken`] is 256 random bits, opaque to the client. Stores keep
+//! only its SHA-256 [`TokenDigest`]. Sessions end after
+//! [`SessionPolicy::idle_timeout`] without use (30 minutes by default) and
+//! [`SessionPolicy::absolute_timeout`] after login (12 hours), enforced by
+//! [`AuthService::authenticate`]. Each login issues a new token. Besides
+//! [`AuthService::logout`], [`AuthService::revoke_sessions`] ends all of an
+//! account's sessions or all but one, [`AuthService::revoke_other_sessions`]
+//! does so after checking the password again, and
+//! [`AuthService::change_password`] ends the other sessions by itself. Call
+//! [`AuthService::purge_expired`] now and then to keep the tables small.
+//!
+//! # Throttling
+//!
+//! [`AuthService::login_from`] counts failures per account and per client
+//! address in the store, so every instance sharing the database sees them;
+//! at the [`ThrottlePolicy`]'s limits the account or address is locked for a
+//! short, growing time and every attempt, the right password included, is
+//! [`AuthError::Throttled`] without any hashing. Determining the client's
+//! address (behind proxies, which headers to believe) is the caller's job.
+//!
+//! # Testing code built on it
+//!
+//! With the `memory` feature, [`memory::MemoryStore`] is a complete store in
+//! a `HashMap`. [`ManualClock`] lets a test move time forward instead of
+//! sleeping (session expiry, throttle windows). A custom
+//! [`PasswordHasher`] can count calls. Implementers of the store traits for
+//! another database get the conformance suite from `auth-store`'s
+//! `testkit` feature.
+//!
+//! # Security model
+//!
+//! What this crate guarantees:
+//!
+//! - **Tokens are hashed at rest.** Stores see only SHA-256 digests of
+//!   session tokens; a copy of the database does not let anyone take over a
+//!   session. Lookups by digest need no constant-time comparison (a digest
+//!   cannot be turned back into a token).
+//! - **Passwords:** bcrypt (default cost 12, hashes upgraded at login when
+//!   the cost rises), salted per hash; verification compares in constant
+//!   time. Passwords are NFKC-normalised and must have at least 8
+//!   characters (configurable) and at most 72 bytes, because bcrypt ignores
+//!   everything after byte 72: longer passwords are refused, never
+//!   truncated. Common passwords and the account's own email or name are
+//!   refused.
+//! - **No account enumeration at login:** an unknown email is verified
+//!   against a dummy hash of the same cost, so it takes as long as a wrong
+//!   password and returns the same [`AuthError::InvalidCredentials`].
+//!   (Registration necessarily reveals that an email is taken.)
+//! - **Hashing never blocks the async executor:** it runs on tokio's
+//!   blocking pool, at most
+//!   [`AuthServiceBuilder::max_concurrent_hashes`] at once (default: one per
+//!   core); further logins wait in a fair queue.
+//! - **Secrets stay out of logs:** `Debug` of [`SessionToken`], [`Password`],
+//!   [`PasswordHash`] and [`Registration`] prints no secret, and there is no
+//!   `Display` for them.
+//! - **Server-side revocation:** a logged-out or revoked session fails on
+//!   every instance immediately; no signed, unrevocable tokens.
+//!
+//! What the host application must still do:
+//!
+//! - **CSRF protection** for every state-changing form (tokens, and a check
+//!   of `Origin`/`Sec-Fetch-Site`).
+//! - **TLS**, and the **cookie attributes**: `HttpOnly`, `SameSite`, `Path=/`,
+//!   `Secure` (ideally the `__Host-` prefix) for the cookie carrying the
+//!   token, and `Cache-Control: no-store` on logged-in pages.
+//! - **The client address** for [`AuthService::login_from`]: the TCP peer,
+//!   or a proxy header only from proxies you trust.
+//! - **Rate limits elsewhere**: registration and other endpoints are not
+//!   throttled by this crate.
+//! - **Keep the store's database private**: it holds password hashes.
+//!
+//! # Runtime and features
+//!
+//! [`AuthService`] must run inside a tokio runtime (hashing uses
+//! `spawn_blocking`). The `memory` feature adds [`memory::MemoryStore`].
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -70,7 +165,10 @@ mod email;
 mod error;
 mod hash_pool;
 mod hasher;
-#[cfg(feature = "memory")]
+// Always in the documentation, so links to it resolve; usable with the
+// `memory` feature.
+#[cfg(any(feature = "memory", doc))]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub mod memory;
 mod name;
 mod password;

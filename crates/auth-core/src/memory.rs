@@ -1,5 +1,6 @@
-//! An in-memory store, for examples and fast tests. Everything is lost when
-//! the last clone is dropped; use `auth-store` for anything real.
+//! An in-memory store, for examples and fast tests (feature `memory`).
+//! Everything is lost when the last clone is dropped; use `auth-store` for
+//! anything real.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
