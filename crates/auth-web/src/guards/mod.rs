@@ -3,7 +3,9 @@
 mod client_addr;
 mod csrf;
 mod current_user;
+mod sign_in;
 
 pub use client_addr::{ClientAddr, TrustedProxies};
 pub use csrf::{CsrfForm, CsrfProtected, CsrfToken};
 pub use current_user::{CurrentUser, Visitor};
+pub use sign_in::SignIn;

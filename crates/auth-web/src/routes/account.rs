@@ -132,7 +132,7 @@ pub async fn change_password(
     let result = auth
         .change_password(&user.token, &form.current_password, &form.new_password)
         .await;
-    let (status, errors) = match result {
+    let (refusal, errors) = match result {
         Ok(()) => {
             return Ok(Reply::Redirect(Flash::success(
                 Redirect::to(uri!(show)),
@@ -140,33 +140,29 @@ pub async fn change_password(
             )))
         }
         Err(AuthError::InvalidCredentials) => (
-            Status::Unauthorized,
+            Refusal::Status(Status::Unauthorized),
             Errors {
                 current_password: Some("Your current password is not correct.".into()),
                 ..Errors::default()
             },
         ),
         Err(AuthError::InvalidInput(errors)) => (
-            Status::UnprocessableEntity,
+            Refusal::Status(Status::UnprocessableEntity),
             Errors {
                 new_password: errors.password.map(|e| e.to_string()),
                 ..Errors::default()
             },
         ),
-        Err(AuthError::Throttled { retry_after }) => {
-            let errors = Errors {
+        Err(AuthError::Throttled { retry_after }) => (
+            Refusal::Throttled(retry_after),
+            Errors {
                 current_password: Some(too_many(retry_after)),
                 ..Errors::default()
-            };
-            let page = render(page, &user, auth, errors).await?;
-            return Ok(Reply::Throttled(Throttled::new(page, retry_after)));
-        }
+            },
+        ),
         Err(other) => return Err(other.into()),
     };
-    Ok(Reply::Page((
-        status,
-        render(page, &user, auth, errors).await?,
-    )))
+    refused(page, &user, auth, refusal, errors).await
 }
 
 /// Ends every session of the account but this one, after checking the
@@ -178,36 +174,58 @@ pub async fn end_other_sessions(
     page: Page<'_>,
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
-    match auth
+    let (refusal, message) = match auth
         .revoke_other_sessions(&user.token, &form.0.password)
         .await
     {
-        Ok(ended) => Ok(Reply::Redirect(Flash::success(
-            Redirect::to(uri!(show)),
-            match ended {
+        Ok(ended) => {
+            let message = match ended {
                 0 => "There were no other sessions to log out.".to_owned(),
                 1 => "Logged out 1 other session.".to_owned(),
                 n => format!("Logged out {n} other sessions."),
-            },
-        ))),
-        Err(AuthError::InvalidCredentials) => {
-            let errors = Errors {
-                password: Some("Your password is not correct.".into()),
-                ..Errors::default()
             };
-            let page = render(page, &user, auth, errors).await?;
-            Ok(Reply::Page((Status::Unauthorized, page)))
+            return Ok(Reply::Redirect(Flash::success(
+                Redirect::to(uri!(show)),
+                message,
+            )));
         }
+        Err(AuthError::InvalidCredentials) => (
+            Refusal::Status(Status::Unauthorized),
+            "Your password is not correct.".to_owned(),
+        ),
         Err(AuthError::Throttled { retry_after }) => {
-            let errors = Errors {
-                password: Some(too_many(retry_after)),
-                ..Errors::default()
-            };
-            let page = render(page, &user, auth, errors).await?;
-            Ok(Reply::Throttled(Throttled::new(page, retry_after)))
+            (Refusal::Throttled(retry_after), too_many(retry_after))
         }
-        Err(other) => Err(other.into()),
-    }
+        Err(other) => return Err(other.into()),
+    };
+    let errors = Errors {
+        password: Some(message),
+        ..Errors::default()
+    };
+    refused(page, &user, auth, refusal, errors).await
+}
+
+/// How a form on the account page was refused.
+enum Refusal {
+    /// A 4xx status.
+    Status(Status),
+    /// Too many wrong passwords: 429, try again after this long.
+    Throttled(std::time::Duration),
+}
+
+/// The account page again, with the problems by their fields.
+async fn refused(
+    page: Page<'_>,
+    user: &CurrentUser,
+    auth: &Auth,
+    refusal: Refusal,
+    errors: Errors,
+) -> Result<Reply, AppError> {
+    let page = render(page, user, auth, errors).await?;
+    Ok(match refusal {
+        Refusal::Status(status) => Reply::Page((status, page)),
+        Refusal::Throttled(wait) => Reply::Throttled(Throttled::new(page, wait)),
+    })
 }
 
 fn too_many(wait: std::time::Duration) -> String {

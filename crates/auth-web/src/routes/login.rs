@@ -1,7 +1,7 @@
 //! Logging in.
 
 use auth_core::AuthError;
-use rocket::http::{CookieJar, Status};
+use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use rocket_dyn_templates::Template;
@@ -9,11 +9,10 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::form_field::TextField;
-use crate::guards::{ClientAddr, CsrfForm, CsrfProtected, CsrfToken, Visitor};
+use crate::guards::{ClientAddr, CsrfForm, CsrfProtected, SignIn};
 use crate::local_path::LocalPath;
 use crate::page::Page;
 use crate::routes::{protected, wait_in_words, Reply, Throttled};
-use crate::session_cookie::SessionCookie;
 use crate::Auth;
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -65,11 +64,9 @@ pub fn form(page: Page<'_>, next: Option<&str>) -> Template {
 pub async fn submit(
     form: CsrfForm<LoginForm>,
     page: Page<'_>,
-    visitor: Visitor,
+    sign_in: SignIn<'_>,
     client: ClientAddr,
     auth: &State<Auth>,
-    cookie: &State<SessionCookie>,
-    jar: &CookieJar<'_>,
 ) -> Result<Reply, AppError> {
     let form = form.0;
     let next = LocalPath::parse(&form.next);
@@ -83,11 +80,7 @@ pub async fn submit(
     };
     match auth.login_from(&form.email, &form.password, client.0).await {
         Ok(issued) => {
-            if let Some(previous) = visitor.0 {
-                auth.logout(&previous.token).await?;
-            }
-            cookie.set(jar, &issued, auth.now());
-            CsrfToken::rotate(jar, cookie.secure())?;
+            sign_in.begin(&issued).await?;
             let target = next.map_or_else(
                 || uri!(protected::secrets).to_string(),
                 |next| next.as_str().to_owned(),

@@ -1,7 +1,7 @@
 //! Creating an account.
 
 use auth_core::{AuthError, InputErrors, Registration};
-use rocket::http::{CookieJar, Status};
+use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use rocket_dyn_templates::Template;
@@ -9,10 +9,9 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::form_field::TextField;
-use crate::guards::{CsrfForm, CsrfProtected, CsrfToken, Visitor};
+use crate::guards::{CsrfForm, CsrfProtected, SignIn};
 use crate::page::Page;
 use crate::routes::{login, protected, Reply};
-use crate::session_cookie::SessionCookie;
 use crate::Auth;
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -72,10 +71,8 @@ pub fn form(page: Page<'_>) -> Template {
 pub async fn submit(
     form: CsrfForm<RegisterForm>,
     page: Page<'_>,
-    visitor: Visitor,
+    sign_in: SignIn<'_>,
     auth: &State<Auth>,
-    cookie: &State<SessionCookie>,
-    jar: &CookieJar<'_>,
 ) -> Result<Reply, AppError> {
     let form = form.0;
     let registration = Registration {
@@ -85,11 +82,7 @@ pub async fn submit(
     };
     match auth.register(registration).await {
         Ok(issued) => {
-            if let Some(previous) = visitor.0 {
-                auth.logout(&previous.token).await?;
-            }
-            cookie.set(jar, &issued, auth.now());
-            CsrfToken::rotate(jar, cookie.secure())?;
+            sign_in.begin(&issued).await?;
             Ok(Reply::Redirect(Flash::success(
                 Redirect::to(uri!(protected::secrets)),
                 "Welcome! Your account has been created.",

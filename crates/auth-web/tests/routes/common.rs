@@ -86,6 +86,34 @@ pub fn csrf(html: &str) -> String {
     html[start..end].to_owned()
 }
 
+/// The CSRF token of the form on `page`, as `client` sees it.
+pub async fn token_on(client: &Client, page: &str) -> String {
+    let html = client
+        .get(page.to_owned())
+        .dispatch()
+        .await
+        .into_string()
+        .await;
+    csrf(&html.unwrap_or_default())
+}
+
+/// Posts `fields` and `token` as a form from `client`.
+pub async fn post_with<'c>(
+    client: &'c Client,
+    uri: &str,
+    token: &str,
+    fields: &[(&str, &str)],
+) -> LocalResponse<'c> {
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", token));
+    client
+        .post(uri.to_owned())
+        .header(ContentType::Form)
+        .body(encode(&all))
+        .dispatch()
+        .await
+}
+
 /// `application/x-www-form-urlencoded` encoding of `fields`.
 pub fn encode(fields: &[(&str, &str)]) -> String {
     fn enc(s: &str) -> String {
@@ -114,15 +142,13 @@ impl TestApp {
     }
 
     pub async fn token_from(&self, page: &str) -> String {
-        csrf(&self.get(page).await.1)
+        token_on(&self.client, page).await
     }
 
     /// Posts a form with the CSRF token of `page` added.
     pub async fn post(&self, uri: &str, page: &str, fields: &[(&str, &str)]) -> LocalResponse<'_> {
         let token = self.token_from(page).await;
-        let mut all = fields.to_vec();
-        all.push(("csrf_token", &token));
-        self.post_raw(uri, encode(&all)).await
+        post_with(&self.client, uri, &token, fields).await
     }
 
     /// [`TestApp::post`] from a client at `remote`, with extra headers.

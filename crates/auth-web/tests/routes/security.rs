@@ -11,15 +11,7 @@ async fn forged_posts_are_refused_and_change_nothing() {
     app.register("ada@example.com", "Ada", "analytical engine")
         .await;
     let other_browser = app.replay_client().await;
-    let foreign_token = crate::common::csrf(
-        &other_browser
-            .get("/register")
-            .dispatch()
-            .await
-            .into_string()
-            .await
-            .unwrap(),
-    );
+    let foreign_token = crate::common::token_on(&other_browser, "/register").await;
     let valid_token = app.token_from("/register").await;
     let forms: [(&str, Vec<(&str, &str)>); 5] = [
         (

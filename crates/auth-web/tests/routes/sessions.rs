@@ -1,7 +1,7 @@
 use auth_core::time::Duration;
 use rocket::http::Status;
 
-use crate::common::{app, client, database_url, figment};
+use crate::common::{app, client, database_url, figment, post_with, token_on};
 
 #[tokio::test]
 async fn a_session_survives_a_restart() {
@@ -10,27 +10,15 @@ async fn a_session_survives_a_restart() {
     let url = database_url(dir.path()).await;
     let cookie = {
         let first = client(figment(dir.path(), &url), &clock).await;
-        let token = crate::common::csrf(
-            &first
-                .get("/register")
-                .dispatch()
-                .await
-                .into_string()
-                .await
-                .unwrap(),
-        );
-        let response = first
-            .post("/register")
-            .header(rocket::http::ContentType::Form)
-            .body(crate::common::encode(&[
-                ("email", "ada@example.com"),
-                ("name", "Ada"),
-                ("password", "analytical engine"),
-                ("csrf_token", &token),
-            ]))
-            .dispatch()
-            .await;
+        let token = token_on(&first, "/register").await;
+        let fields = [
+            ("email", "ada@example.com"),
+            ("name", "Ada"),
+            ("password", "analytical engine"),
+        ];
+        let response = post_with(&first, "/register", &token, &fields).await;
         assert_eq!(response.status(), Status::SeeOther);
+        drop(response);
         let cookie = first.cookies().get("session").cloned().unwrap();
         first.rocket().shutdown().notify();
         cookie
