@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use reqwest::cookie::Jar;
 use reqwest::StatusCode;
-use support::{browser, figment, page, sqlite_url, submit, Server};
+use support::{browser, figment, page, sqlite_url, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_secrets_download_logout_login() {
@@ -24,15 +24,12 @@ async fn a_restart_keeps_accounts_and_logged_in_browsers() {
     let client = browser(jar.clone());
 
     let first = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
-    submit(
+    support::register(
         &client,
-        &first.url("/register"),
-        &first.url("/register"),
-        &[
-            ("email", "ada@example.com"),
-            ("name", "Ada"),
-            ("password", "analytical engine"),
-        ],
+        &first,
+        "ada@example.com",
+        "Ada",
+        "analytical engine",
     )
     .await;
     first.stop().await;
@@ -46,16 +43,7 @@ async fn a_restart_keeps_accounts_and_logged_in_browsers() {
     );
 
     let other = browser(Arc::new(Jar::default()));
-    let login = submit(
-        &other,
-        &second.url("/login"),
-        &second.url("/login"),
-        &[
-            ("email", "ada@example.com"),
-            ("password", "analytical engine"),
-        ],
-    )
-    .await;
+    let login = support::login(&other, &second, "ada@example.com", "analytical engine").await;
     assert_eq!(login.url().path(), "/secrets", "the account survived");
     second.stop().await;
 }

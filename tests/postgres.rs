@@ -129,17 +129,8 @@ async fn two_instances_share_accounts_and_sessions() {
     // Registered on A.
     let jar = Arc::new(Jar::default());
     let ada = browser(jar.clone());
-    let registered = submit(
-        &ada,
-        &a.url("/register"),
-        &a.url("/register"),
-        &[
-            ("email", "ada@example.com"),
-            ("name", "Ada"),
-            ("password", "analytical engine"),
-        ],
-    )
-    .await;
+    let registered =
+        support::register(&ada, &a, "ada@example.com", "Ada", "analytical engine").await;
     assert_eq!(registered.url().path(), "/secrets");
 
     // A's session cookie works on B.
@@ -149,16 +140,7 @@ async fn two_instances_share_accounts_and_sessions() {
 
     // Logs in on B.
     let elsewhere = browser(Arc::new(Jar::default()));
-    let login = submit(
-        &elsewhere,
-        &b.url("/login"),
-        &b.url("/login"),
-        &[
-            ("email", "ADA@example.com"),
-            ("password", "analytical engine"),
-        ],
-    )
-    .await;
+    let login = support::login(&elsewhere, &b, "ADA@example.com", "analytical engine").await;
     assert_eq!(login.url().path(), "/secrets");
 
     // Logging out on B ends the session on A, even for a copy of the cookie.
@@ -265,29 +247,13 @@ async fn the_login_throttle_holds_across_instances() {
     let schema = TestSchema::create(&url).await.unwrap();
     let (a, b, _dir) = two_instances(schema.url()).await;
     let ada = browser(Arc::new(Jar::default()));
-    submit(
-        &ada,
-        &a.url("/register"),
-        &a.url("/register"),
-        &[
-            ("email", "ada@example.com"),
-            ("name", "Ada"),
-            ("password", "analytical engine"),
-        ],
-    )
-    .await;
+    support::register(&ada, &a, "ada@example.com", "Ada", "analytical engine").await;
 
     let attacker = browser(Arc::new(Jar::default()));
     for attempt in 0..5 {
         // Alternate instances: each sees the other's count.
         let server = if attempt % 2 == 0 { &a } else { &b };
-        let wrong = submit(
-            &attacker,
-            &server.url("/login"),
-            &server.url("/login"),
-            &[("email", "ada@example.com"), ("password", "guess")],
-        )
-        .await;
+        let wrong = support::login(&attacker, server, "ada@example.com", "guess").await;
         assert_eq!(
             wrong.status(),
             StatusCode::UNAUTHORIZED,
@@ -295,16 +261,8 @@ async fn the_login_throttle_holds_across_instances() {
         );
     }
     for server in [&a, &b] {
-        let locked = submit(
-            &attacker,
-            &server.url("/login"),
-            &server.url("/login"),
-            &[
-                ("email", "ada@example.com"),
-                ("password", "analytical engine"),
-            ],
-        )
-        .await;
+        let locked =
+            support::login(&attacker, server, "ada@example.com", "analytical engine").await;
         assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
         let wait: u64 = locked.headers()["retry-after"]
             .to_str()
@@ -373,17 +331,7 @@ async fn a_database_outage_gives_503_pages_and_logs_then_recovers() {
     let server = Server::start(config).await;
 
     let ada = browser(Arc::new(Jar::default()));
-    submit(
-        &ada,
-        &server.url("/register"),
-        &server.url("/register"),
-        &[
-            ("email", "ada@example.com"),
-            ("name", "Ada"),
-            ("password", "analytical engine"),
-        ],
-    )
-    .await;
+    support::register(&ada, &server, "ada@example.com", "Ada", "analytical engine").await;
     assert_eq!(page(&ada, &server.url("/secrets")).await.0, StatusCode::OK);
 
     // The database goes away: every open connection is killed and no new
@@ -397,16 +345,7 @@ async fn a_database_outage_gives_503_pages_and_logs_then_recovers() {
     let newcomer = browser(Arc::new(Jar::default()));
     let (status, _) = page(&newcomer, &server.url("/")).await;
     assert_eq!(status, StatusCode::OK, "pages without a session still work");
-    let refused = submit(
-        &newcomer,
-        &server.url("/login"),
-        &server.url("/login"),
-        &[
-            ("email", "ada@example.com"),
-            ("password", "analytical engine"),
-        ],
-    )
-    .await;
+    let refused = support::login(&newcomer, &server, "ada@example.com", "analytical engine").await;
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     {
         let logs = logs.lock().unwrap();
@@ -422,16 +361,7 @@ async fn a_database_outage_gives_503_pages_and_logs_then_recovers() {
     let (status, html) = page(&ada, &server.url("/secrets")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Welcome, Ada"));
-    let login = submit(
-        &newcomer,
-        &server.url("/login"),
-        &server.url("/login"),
-        &[
-            ("email", "ada@example.com"),
-            ("password", "analytical engine"),
-        ],
-    )
-    .await;
+    let login = support::login(&newcomer, &server, "ada@example.com", "analytical engine").await;
     assert_eq!(login.url().path(), "/secrets");
 
     server.stop().await;

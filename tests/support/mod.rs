@@ -131,6 +131,31 @@ pub async fn submit(
     client.post(action).form(&all).send().await.expect("POST")
 }
 
+/// Registers through `server`'s form.
+pub async fn register(
+    client: &Client,
+    server: &Server,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> Response {
+    let url = server.url("/register");
+    let fields = [("email", email), ("name", name), ("password", password)];
+    submit(client, &url, &url, &fields).await
+}
+
+/// Logs in through `server`'s form.
+pub async fn login(client: &Client, server: &Server, email: &str, password: &str) -> Response {
+    let url = server.url("/login");
+    submit(
+        client,
+        &url,
+        &url,
+        &[("email", email), ("password", password)],
+    )
+    .await
+}
+
 /// The original app's flow, as a browser walks it: register, the secret
 /// page, the download, logout, the login redirect, a wrong password, login.
 pub async fn walk_the_original_flow(server: &Server) {
