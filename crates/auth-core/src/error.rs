@@ -41,6 +41,15 @@ pub enum AuthError {
     Store(StoreError),
 }
 
+impl AuthError {
+    /// Whether trying again later may succeed: the database was unreachable
+    /// or busy ([`StoreError::Unavailable`]). A good reason for a 503 with
+    /// `Retry-After` rather than a 500.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Unavailable(_)))
+    }
+}
+
 impl From<StoreError> for AuthError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -78,6 +87,79 @@ pub struct InputErrors {
 impl InputErrors {
     /// Whether every field was fine.
     pub fn is_empty(&self) -> bool {
-        self.email.is_none() && self.name.is_none() && self.password.is_none()
+        self.iter().next().is_none()
+    }
+
+    /// Each field's problem, in form order, with the field it belongs to.
+    /// Building form messages from this, rather than from the fields one by
+    /// one, keeps working if a later version checks more fields.
+    ///
+    /// ```
+    /// use auth_core::{Field, PasswordPolicy, Registration};
+    ///
+    /// let form = Registration { email: "nope", name: "", password: "correct horse" };
+    /// let errors = form.validate(&PasswordPolicy::default()).unwrap_err();
+    /// let messages: Vec<(&str, String)> =
+    ///     errors.iter().map(|(field, e)| (field.as_str(), e.to_string())).collect();
+    /// assert_eq!(messages, [
+    ///     ("email", "Enter a valid email address, like name@example.com.".to_owned()),
+    ///     ("name", "Enter your name.".to_owned()),
+    /// ]);
+    /// assert_eq!(Field::Password.as_str(), "password");
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (Field, &(dyn std::error::Error + 'static))> {
+        let email = self.email.as_ref().map(|e| (Field::Email, e as _));
+        let name = self.name.as_ref().map(|e| (Field::Name, e as _));
+        let password = self.password.as_ref().map(|e| (Field::Password, e as _));
+        [email, name, password].into_iter().flatten()
+    }
+}
+
+/// A field of the registration and login forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// The email address.
+    Email,
+    /// The display name.
+    Name,
+    /// The password.
+    Password,
+}
+
+impl Field {
+    /// The conventional form-field name: `"email"`, `"name"`, `"password"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Name => "name",
+            Self::Password => "password",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unavailable_store_is_transient() {
+        let unavailable = AuthError::Store(StoreError::Unavailable("down".into()));
+        let broken = AuthError::Store(StoreError::Backend("syntax".into()));
+        assert!(unavailable.is_transient());
+        assert!(!broken.is_transient());
+        assert!(!AuthError::InvalidCredentials.is_transient());
+    }
+
+    #[test]
+    fn errors_come_in_form_order_with_their_field() {
+        let errors = InputErrors {
+            password: Some(PasswordError::Missing),
+            email: Some(EmailError::Invalid),
+            ..InputErrors::default()
+        };
+        let fields: Vec<Field> = errors.iter().map(|(field, _)| field).collect();
+        assert_eq!(fields, [Field::Email, Field::Password]);
+        assert!(InputErrors::default().is_empty());
     }
 }

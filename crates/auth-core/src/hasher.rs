@@ -32,8 +32,13 @@ impl fmt::Debug for PasswordHash {
 /// Hashing or verification failed for a reason other than a wrong password:
 /// a malformed stored hash, an unusable cost, a worker thread that died.
 #[derive(Debug, Error)]
-#[error("password hashing failed: {0}")]
+#[error("password hashing failed")]
 pub struct HashError(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+/// A bcrypt cost outside 4 to 31: a configuration mistake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("bcrypt cost must be between 4 and 31, not {0}")]
+pub struct InvalidCost(pub u32);
 
 impl HashError {
     /// Wraps the underlying cause.
@@ -76,7 +81,7 @@ pub trait PasswordHasher: Send + Sync + 'static {
 /// let hash = hasher.hash(&Password::normalize("correct horse"))?;
 /// assert!(hasher.verify(&Password::normalize("correct horse"), &hash)?);
 /// assert!(!hasher.verify(&Password::normalize("wrong horse"), &hash)?);
-/// # Ok::<(), auth_core::HashError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct BcryptHasher {
@@ -89,11 +94,9 @@ impl BcryptHasher {
     pub const DEFAULT_COST: u32 = 12;
 
     /// A hasher with the given cost (4 to 31; each step doubles the work).
-    pub fn new(cost: u32) -> Result<Self, HashError> {
+    pub fn new(cost: u32) -> Result<Self, InvalidCost> {
         if !(4..=31).contains(&cost) {
-            return Err(HashError::new(format!(
-                "bcrypt cost must be between 4 and 31, not {cost}"
-            )));
+            return Err(InvalidCost(cost));
         }
         Ok(Self { cost })
     }

@@ -37,7 +37,7 @@
 //!     })
 //!     .await?;
 //! // Send `issued.token.expose_secret()` to the browser in a cookie, with
-//! // Max-Age = `issued.expires_at - auth.now()`.
+//! // Max-Age = `issued.max_age()`.
 //!
 //! // POST /login: the email is case-insensitive, and a wrong password and an
 //! // unknown email fail the same way. Pass the client's address when you
@@ -59,7 +59,7 @@
 //! // it) stops working everywhere.
 //! auth.logout(&token).await?;
 //! assert!(auth.authenticate(&token).await?.is_none());
-//! # Ok::<(), AuthError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
 //!
@@ -70,11 +70,11 @@
 //!
 //! | Variant | Typical answer |
 //! |---|---|
-//! | [`AuthError::InvalidInput`] | the form again (422), each field's message from [`InputErrors`]: `errors.email.map(\|e\| e.to_string())` |
+//! | [`AuthError::InvalidInput`] | the form again (422), each field's message from [`InputErrors::iter`] |
 //! | [`AuthError::EmailTaken`] | "already registered: log in instead" |
 //! | [`AuthError::InvalidCredentials`] | one generic "invalid email or password" (401) |
 //! | [`AuthError::Throttled`] | 429 with `Retry-After: retry_after` |
-//! | [`AuthError::Store`] | 503: the database is down or failing; log it |
+//! | [`AuthError::Store`] | 503 (with `Retry-After` if [`AuthError::is_transient`]): the database is down or failing; log it |
 //! | anything else | 500; log it |
 //!
 //! The enum is `#[non_exhaustive]`: keep a catch-all arm.
@@ -180,8 +180,8 @@ mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};
-pub use error::{AuthError, InputErrors};
-pub use hasher::{BcryptHasher, HashError, PasswordHash, PasswordHasher};
+pub use error::{AuthError, Field, InputErrors};
+pub use hasher::{BcryptHasher, HashError, InvalidCost, PasswordHash, PasswordHasher};
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use service::{AuthService, AuthServiceBuilder, AuthStore, Registration, ValidRegistration};

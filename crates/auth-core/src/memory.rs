@@ -30,7 +30,7 @@ use crate::{
 ///     .await?;
 /// let session = auth.authenticate(&issued.token).await?.expect("logged in");
 /// assert_eq!(session.user.name.as_str(), "Ada");
-/// # Ok::<(), auth_core::AuthError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
 #[derive(Debug, Clone, Default)]

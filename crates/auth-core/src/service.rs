@@ -98,6 +98,17 @@ struct Inner<S> {
     dummy_hash: PasswordHash,
 }
 
+/// Shows the policies in force, not the store or the hasher.
+impl<S> std::fmt::Debug for AuthService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService")
+            .field("sessions", &self.inner.sessions)
+            .field("passwords", &self.inner.passwords)
+            .field("throttle", &self.inner.throttle)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S> Clone for AuthService<S> {
     fn clone(&self) -> Self {
         Self {
@@ -162,7 +173,9 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
     }
 
     /// Builds the service. This computes the dummy hash used for unknown
-    /// emails, which takes one hash's time (about 0.25 s at cost 12).
+    /// emails, synchronously, on the calling thread: one hash's time (about
+    /// 0.25 s at cost 12). Call it once at start-up; from inside an async
+    /// runtime that must not stall, wrap it in `tokio::task::spawn_blocking`.
     pub fn build(self) -> Result<AuthService<S>, AuthError> {
         let dummy_hash = self
             .hasher
@@ -545,6 +558,7 @@ impl<S: AuthStore> AuthService<S> {
         Ok(IssuedSession {
             user,
             token,
+            created_at: now,
             expires_at,
         })
     }

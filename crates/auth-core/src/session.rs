@@ -162,13 +162,25 @@ pub struct Session {
 /// A session just created by a registration or login: the token to hand to
 /// the client, and whose it is.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct IssuedSession {
     /// The account now logged in.
     pub user: User,
     /// The secret for the client to present on later requests.
     pub token: SessionToken,
-    /// When the session ends however busy it is: a good cookie expiry.
+    /// When the session was created.
+    pub created_at: OffsetDateTime,
+    /// When the session ends however busy it is.
     pub expires_at: OffsetDateTime,
+}
+
+impl IssuedSession {
+    /// How long the session lasts at most, in whole seconds: the `Max-Age`
+    /// for the cookie that carries the token.
+    pub fn max_age(&self) -> std::time::Duration {
+        let seconds = (self.expires_at - self.created_at).whole_seconds();
+        std::time::Duration::from_secs(seconds.try_into().unwrap_or(0))
+    }
 }
 
 #[cfg(test)]

@@ -134,11 +134,13 @@ pub struct ThrottleState {
 }
 
 impl ThrottleState {
-    /// How long the key stays locked after `now`, if it is locked.
+    /// How long the key stays locked after `now`, if it is locked, rounded
+    /// up to whole seconds (ready for a `Retry-After` header).
     pub fn retry_after(&self, now: OffsetDateTime) -> Option<StdDuration> {
         (self.locked_until > now).then(|| {
             let left = self.locked_until - now;
-            StdDuration::try_from(left).unwrap_or_default()
+            let seconds = left.whole_seconds() + i64::from(left.subsec_nanoseconds() > 0);
+            StdDuration::from_secs(seconds.try_into().unwrap_or(0))
         })
     }
 }
@@ -155,6 +157,24 @@ mod tests {
             .collect();
         assert_eq!(minutes, [1, 2, 4, 8, 15, 15, 15]);
         assert_eq!(policy.lockout_after(u32::MAX), policy.max_lockout);
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::hours(1);
+        let state = ThrottleState {
+            failures: 0,
+            window_start: t0,
+            locked_until: t0 + Duration::seconds(60),
+            lockouts: 1,
+        };
+        let just_after = t0 + Duration::milliseconds(1);
+        assert_eq!(
+            state.retry_after(just_after),
+            Some(StdDuration::from_secs(60))
+        );
+        assert_eq!(state.retry_after(t0), Some(StdDuration::from_secs(60)));
+        assert_eq!(state.retry_after(t0 + Duration::seconds(60)), None);
     }
 
     #[test]

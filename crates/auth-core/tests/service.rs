@@ -21,11 +21,13 @@ struct Counting {
 impl PasswordHasher for Counting {
     fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         self.hashes.fetch_add(1, Ordering::SeqCst);
-        BcryptHasher::new(4)?.hash(password)
+        BcryptHasher::new(4).expect("a valid cost").hash(password)
     }
     fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
         self.verifies.fetch_add(1, Ordering::SeqCst);
-        BcryptHasher::new(4)?.verify(password, hash)
+        BcryptHasher::new(4)
+            .expect("a valid cost")
+            .verify(password, hash)
     }
 }
 
@@ -67,6 +69,10 @@ async fn register_creates_a_normalised_account_and_logs_it_in() {
     assert_eq!(
         issued.expires_at,
         f.clock.now() + SessionPolicy::default().absolute_timeout
+    );
+    assert_eq!(
+        issued.max_age(),
+        std::time::Duration::from_secs(12 * 60 * 60)
     );
 }
 

@@ -1,6 +1,49 @@
-//! Turning driver errors into [`StoreError`]s.
+//! Turning driver errors into [`StoreError`]s, and why a store could not be
+//! opened.
 
 use auth_core::StoreError;
+use thiserror::Error;
+
+/// Why [`Store::connect`](crate::Store::connect) (or a backend's `connect`)
+/// failed. Messages never contain the URL, which may hold a password.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL names no backend this build supports.
+    #[error("unsupported database URL: it must start with one of {supported}")]
+    UnsupportedScheme {
+        /// The schemes this build supports, e.g. `sqlite:, postgres:`.
+        supported: String,
+    },
+    /// The URL could not be read.
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    /// The database could not be opened or reached.
+    #[error("cannot open the database: {0}")]
+    Database(String),
+}
+
+impl ConnectError {
+    /// Sorts a driver's error from opening a pool.
+    pub(crate) fn from_sqlx(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::Configuration(e) => Self::InvalidUrl(e.to_string()),
+            other => Self::Database(crate::error::chain(&other)),
+        }
+    }
+}
+
+/// An error and its causes on one line.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
 
 /// Sorts a sqlx error into "try again later" (the database is down, busy or
 /// restarting) and everything else. Unique violations are not special here:

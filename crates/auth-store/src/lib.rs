@@ -121,6 +121,7 @@ use auth_core::{
     UserId, UserStore,
 };
 
+pub use error::ConnectError;
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]
@@ -179,7 +180,7 @@ impl Store {
     /// Connects to the database `url` names: `sqlite:` (a file, created if
     /// missing) or `postgres:`/`postgresql:`. The error never contains the
     /// URL, which may hold a password.
-    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, ConnectError> {
         let scheme = url.split_once(':').map(|(scheme, _)| scheme);
         match scheme {
             #[cfg(feature = "sqlite")]
@@ -188,13 +189,9 @@ impl Store {
             Some("postgres" | "postgresql") => {
                 Ok(Self::Postgres(PgStore::connect(url, pool).await?))
             }
-            _ => Err(StoreError::Backend(
-                format!(
-                    "unsupported database URL: it must start with one of {}",
-                    Self::SCHEMES.join(", ")
-                )
-                .into(),
-            )),
+            _ => Err(ConnectError::UnsupportedScheme {
+                supported: Self::SCHEMES.join(", "),
+            }),
         }
     }
 

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use auth_core::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use crate::error::classify;
+use crate::error::ConnectError;
 use crate::PoolOptions;
 
 /// Accounts and sessions in a PostgreSQL database. Instances keep no state of
@@ -18,9 +18,9 @@ pub struct PgStore {
 
 impl PgStore {
     /// Connects to `url`, e.g. `postgres://user:password@host/database`.
-    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, ConnectError> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(classify)?
+            .map_err(ConnectError::from_sqlx)?
             .application_name("auth-store");
         let pool = PgPoolOptions::new()
             .max_connections(pool.max_connections)
@@ -29,7 +29,7 @@ impl PgStore {
             .idle_timeout(pool.idle_timeout)
             .connect_with(options)
             .await
-            .map_err(classify)?;
+            .map_err(ConnectError::from_sqlx)?;
         Ok(Self { pool })
     }
 

@@ -7,7 +7,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::error::classify;
+use crate::error::ConnectError;
 use crate::PoolOptions;
 
 /// Accounts and sessions in a SQLite database file.
@@ -31,9 +31,9 @@ impl SqliteStore {
     /// e.g. `sqlite://data/auth.db` or `sqlite::memory:`. An in-memory
     /// database lives in a single connection, since each connection would
     /// otherwise get its own empty one.
-    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, pool: &PoolOptions) -> Result<Self, ConnectError> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(classify)?
+            .map_err(ConnectError::from_sqlx)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -44,7 +44,12 @@ impl SqliteStore {
             let file = options.clone().get_filename();
             if let Some(dir) = file.parent() {
                 if !dir.as_os_str().is_empty() {
-                    create_private_dir(dir).map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+                    create_private_dir(dir).map_err(|e| {
+                        ConnectError::Database(format!(
+                            "cannot create the directory {}: {e}",
+                            dir.display()
+                        ))
+                    })?;
                 }
             }
         }
@@ -61,7 +66,10 @@ impl SqliteStore {
                 .max_connections(pool.max_connections)
                 .idle_timeout(pool.idle_timeout)
         };
-        let pool = pool_options.connect_with(options).await.map_err(classify)?;
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(ConnectError::from_sqlx)?;
         Ok(Self { pool })
     }
 

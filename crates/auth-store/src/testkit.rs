@@ -476,7 +476,9 @@ pub mod postgres {
 
     impl TestSchema {
         /// Creates `test_<process>_<n>` in the database `admin_url` names.
-        pub async fn create(admin_url: &str) -> Result<Self, StoreError> {
+        pub async fn create(
+            admin_url: &str,
+        ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
             static NEXT: AtomicU32 = AtomicU32::new(0);
             let name = format!(
                 "test_{}_{}",
@@ -503,7 +505,7 @@ pub mod postgres {
         }
 
         /// A migrated store on the schema.
-        pub async fn store(&self) -> Result<PgStore, StoreError> {
+        pub async fn store(&self) -> Result<PgStore, Box<dyn std::error::Error + Send + Sync>> {
             let store = PgStore::connect(&self.url, &PoolOptions::default()).await?;
             store.migrate().await?;
             Ok(store)

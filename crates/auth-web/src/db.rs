@@ -8,11 +8,9 @@
 
 use std::time::Duration;
 
-use auth_store::{PoolOptions, Store};
+use auth_store::{ConnectError, PoolOptions, Store};
 use rocket::figment::Figment;
 use rocket_db_pools::Database;
-
-use crate::error::describe;
 
 /// The `databases.auth` database.
 #[derive(Database)]
@@ -25,12 +23,6 @@ impl AuthDb {
         &self.0 .0
     }
 }
-
-/// Why the database could not be opened, with the whole chain of causes in
-/// its message: rocket_db_pools logs only the message.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConnectError(String);
 
 /// A [`Store`] as a rocket_db_pools pool.
 pub struct StorePool(Store);
@@ -52,7 +44,7 @@ impl rocket_db_pools::Pool for StorePool {
         Store::connect(&config.url, &options)
             .await
             .map(StorePool)
-            .map_err(|e| rocket_db_pools::Error::Init(ConnectError(describe(&e))))
+            .map_err(rocket_db_pools::Error::Init)
     }
 
     async fn get(&self) -> Result<Store, Self::Error> {

@@ -1,6 +1,5 @@
 //! The cookie that carries a session token.
 
-use auth_core::time::OffsetDateTime;
 use auth_core::{IssuedSession, SessionToken};
 use rocket::http::{Cookie, CookieJar, SameSite};
 
@@ -47,8 +46,8 @@ impl SessionCookie {
     }
 
     /// Hands a new session to the browser.
-    pub fn set(self, jar: &CookieJar<'_>, issued: &IssuedSession, now: OffsetDateTime) {
-        let max_age = (issued.expires_at - now).max(auth_core::time::Duration::ZERO);
+    pub fn set(self, jar: &CookieJar<'_>, issued: &IssuedSession) {
+        let max_age = auth_core::time::Duration::try_from(issued.max_age()).unwrap_or_default();
         let cookie = Cookie::build((self.name(), issued.token.expose_secret().to_owned()))
             .path("/")
             .http_only(true)

@@ -27,7 +27,7 @@ impl SignIn<'_> {
         if let Some(previous) = &self.previous {
             self.auth.logout(previous).await?;
         }
-        self.cookie.set(self.jar, issued, self.auth.now());
+        self.cookie.set(self.jar, issued);
         CsrfToken::rotate(self.jar, self.cookie.secure())?;
         Ok(())
     }

@@ -46,19 +46,19 @@ pub struct Throttled {
 }
 
 impl Throttled {
-    /// `page`, sent with a `Retry-After` of `wait` (rounded up to seconds).
+    /// `page`, sent with a `Retry-After` of `wait` (whole seconds, as
+    /// auth-core reports it).
     pub fn new(page: Template, wait: std::time::Duration) -> Self {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         Self {
             page,
-            retry_after: rocket::http::Header::new("Retry-After", seconds.to_string()),
+            retry_after: rocket::http::Header::new("Retry-After", wait.as_secs().to_string()),
         }
     }
 }
 
 /// "2 minutes", "45 seconds": how long to wait, rounded up, for a message.
 pub fn wait_in_words(wait: std::time::Duration) -> String {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = wait.as_secs();
     let (n, unit) = if seconds >= 60 {
         (seconds.div_ceil(60), "minute")
     } else {

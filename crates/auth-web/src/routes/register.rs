@@ -1,5 +1,7 @@
 //! Creating an account.
 
+use std::collections::BTreeMap;
+
 use auth_core::{AuthError, InputErrors, Registration};
 use rocket::http::Status;
 use rocket::response::{Flash, Redirect};
@@ -35,29 +37,19 @@ impl CsrfProtected for RegisterForm {
 }
 
 /// What the template shows: the values typed (never the password) and the
-/// message for each field.
+/// message for each field, by field name (`errors.email`, ...).
 #[derive(Serialize, Default)]
 struct FormView<'a> {
     email: &'a str,
     name: &'a str,
-    errors: Errors,
+    errors: BTreeMap<&'static str, String>,
 }
 
-#[derive(Serialize, Default)]
-struct Errors {
-    email: Option<String>,
-    name: Option<String>,
-    password: Option<String>,
-}
-
-impl From<InputErrors> for Errors {
-    fn from(errors: InputErrors) -> Self {
-        Self {
-            email: errors.email.map(|e| e.to_string()),
-            name: errors.name.map(|e| e.to_string()),
-            password: errors.password.map(|e| e.to_string()),
-        }
-    }
+fn messages(errors: &InputErrors) -> BTreeMap<&'static str, String> {
+    errors
+        .iter()
+        .map(|(field, error)| (field.as_str(), error.to_string()))
+        .collect()
 }
 
 #[get("/register")]
@@ -96,7 +88,7 @@ pub async fn submit(
             let view = FormView {
                 email: form.email.trim(),
                 name: form.name.trim(),
-                errors: errors.into(),
+                errors: messages(&errors),
             };
             Ok(Reply::Page((
                 Status::UnprocessableEntity,
