@@ -48,7 +48,7 @@ pub async fn error_page(status: Status, req: &Request<'_>) -> Template {
     let (title, message) = explain(status);
     let page = match req.guard::<Page<'_>>().await.succeeded() {
         Some(page) => page,
-        None => Page::anonymous(),
+        None => Page::anonymous(req),
     };
     page.render(
         "error",

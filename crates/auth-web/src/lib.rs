@@ -9,6 +9,7 @@
 //! route, which calls the [`Auth`] service; and the catchers, which render
 //! every error status in the site's layout.
 
+pub mod assets;
 pub mod catchers;
 pub mod config;
 pub mod db;
@@ -35,6 +36,7 @@ use rocket_db_pools::Database;
 use rocket_dyn_templates::Template;
 use thiserror::Error;
 
+use crate::assets::AssetVersion;
 use crate::config::AppConfig;
 use crate::db::AuthDb;
 use crate::guards::TrustedProxies;
@@ -96,6 +98,9 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         )));
     }
 
+    let assets = AssetVersion::of_dir(&static_dir)
+        .map_err(|e| StartupError::Invalid(format!("static_dir {}: {e}", static_dir.display())))?;
+
     let rocket = rocket::custom(figment);
     key_source.log();
     Ok(rocket
@@ -114,6 +119,7 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         .attach(startup::purge())
         .manage(SessionCookie::new(config.secure_cookies))
         .manage(proxies)
+        .manage(assets)
         .manage(ProtectedFiles(files_dir))
         .mount("/", routes::all())
         .mount("/static", FileServer::from(static_dir))

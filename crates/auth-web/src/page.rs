@@ -6,6 +6,7 @@ use rocket::request::{self, FlashMessage, FromRequest, Request};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
+use crate::assets::AssetVersion;
 use crate::guards::{CsrfToken, Visitor};
 use crate::Auth;
 
@@ -17,6 +18,8 @@ pub struct Page<'r> {
     flash: Option<FlashMessage<'r>>,
     csrf: Option<CsrfToken>,
     password_min_chars: usize,
+    asset_version: &'r str,
+    path: &'r str,
 }
 
 #[derive(Serialize)]
@@ -29,6 +32,10 @@ struct Layout<'a, C> {
     csrf_token: &'a str,
     /// For the password fields' hints and `minlength`.
     password_min_chars: usize,
+    /// Appended to asset URLs (`?v=`), see [`AssetVersion`].
+    asset_version: &'a str,
+    /// The page's path, for marking the current page in the navigation.
+    path: &'a str,
 }
 
 #[derive(Serialize)]
@@ -46,12 +53,14 @@ struct FlashView<'a> {
 impl<'r> Page<'r> {
     /// A layout for a visitor whose session could not be looked up (an
     /// error page while the database is down).
-    pub fn anonymous() -> Self {
+    pub fn anonymous(req: &'r Request<'_>) -> Self {
         Self {
             user: None,
             flash: None,
             csrf: None,
             password_min_chars: PasswordPolicy::DEFAULT_MIN_CHARS,
+            asset_version: asset_version(req),
+            path: req.uri().path().as_str(),
         }
     }
 
@@ -73,6 +82,8 @@ impl<'r> Page<'r> {
                 flash,
                 csrf_token: self.csrf.as_ref().map_or("", CsrfToken::as_str),
                 password_min_chars: self.password_min_chars,
+                asset_version: self.asset_version,
+                path: self.path,
             },
         )
     }
@@ -101,6 +112,14 @@ impl<'r> FromRequest<'r> for Page<'r> {
             flash,
             csrf: Some(csrf),
             password_min_chars,
+            asset_version: asset_version(req),
+            path: req.uri().path().as_str(),
         })
     }
+}
+
+fn asset_version<'r>(req: &'r Request<'_>) -> &'r str {
+    req.rocket()
+        .state::<AssetVersion>()
+        .map_or("", AssetVersion::as_str)
 }

@@ -40,3 +40,18 @@ async fn healthz_answers_without_a_session() {
     let app = app().await;
     assert_eq!(app.get("/healthz").await, (Status::Ok, "ok".to_owned()));
 }
+
+#[tokio::test]
+async fn asset_urls_are_versioned_and_the_current_page_is_marked() {
+    let app = app().await;
+    let (_, html) = app.get("/login").await;
+    let marker = "/static/style.css?v=";
+    let start = html.find(marker).expect("a versioned stylesheet") + marker.len();
+    let version = &html[start..start + 10];
+    assert!(version.bytes().all(|b| b.is_ascii_hexdigit()), "{version}");
+    let (status, css) = app.get(&format!("{marker}{version}")).await;
+    assert_eq!(status, Status::Ok);
+    assert!(!css.is_empty());
+    assert!(html.contains(r#"<a href="/login" aria-current="page">"#));
+    assert!(!html.contains(r#"<a href="/register" aria-current="page""#));
+}

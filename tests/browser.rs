@@ -1,0 +1,311 @@
+//! The application in a real browser: Debian's headless Chromium, driven
+//! through chromedriver, on the app started on a free port with its own
+//! SQLite database. The original flow as a person clicks through it
+//! (download and Back button included), and an axe-core accessibility audit
+//! of every page at desktop and phone widths, in light and dark colours,
+//! which also takes the screenshots in `docs/screenshots/`.
+//!
+//! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` (or `$CHROMIUM`
+//! and `$CHROMEDRIVER`) the tests pass after a one-line note on stderr.
+//!
+//! `UPDATE_SCREENSHOTS=1 cargo test --test browser` rewrites the screenshots
+//! in `docs/screenshots/`; `SCREENSHOT_DIR=/some/dir` saves one of every
+//! page the audit visits, at every size, into that directory.
+
+mod support;
+
+#[path = "support/chrome.rs"]
+mod chrome;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrome::{describe_violations, Browser, ChromeDriver, Viewport};
+use serde_json::Value;
+use support::{figment, sqlite_url, workspace, Server};
+
+const LOGOUT_BUTTON: &str = "header form[action='/logout'] button[type=submit]";
+const SUBMIT: &str = "main form button[type=submit]";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_download_logout_login_and_back_in_chromium() {
+    let Some(tools) = chrome::tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let driver = ChromeDriver::start(&tools).await;
+    let downloads = driver.downloads();
+    let base = server.base.clone();
+    driver
+        .run(move |browser| walk_the_original_flow(browser, base, downloads))
+        .await;
+    server.stop().await;
+}
+
+async fn walk_the_original_flow(b: Browser, base: String, downloads: PathBuf) {
+    let url = |path: &str| format!("{base}{path}");
+
+    // Register through the form, from the home page's button.
+    b.goto(&url("/")).await;
+    b.click("main a[href='/register']").await;
+    b.wait_for_text("main h1", "Create your account").await;
+    b.fill("#email", "Ada@Example.com").await;
+    b.fill("#name", "Ada Lovelace").await;
+    b.fill("#password", "analytical engine").await;
+    b.click(SUBMIT).await;
+
+    // The secret page greets her, and the navigation bar shows who is in.
+    b.wait_for_text("main h1", "Welcome, Ada Lovelace").await;
+    b.wait_for_text(".flash-success", "Your account has been created.")
+        .await;
+    assert_eq!(b.path().await, "/secrets");
+    b.wait_for_text("header nav", "Ada Lovelace").await;
+
+    // The download lands in the download directory, as the real PDF.
+    b.click("main a[href='/download']").await;
+    let saved = downloads.join("cheat_sheet.pdf");
+    let pdf = b
+        .eventually("cheat_sheet.pdf in the download directory", || async {
+            Ok(std::fs::read(&saved).ok())
+        })
+        .await;
+    assert!(pdf.starts_with(b"%PDF-"), "the download is a PDF");
+    let original = std::fs::read(workspace().join("files/cheat_sheet.pdf")).unwrap();
+    assert_eq!(pdf, original, "the download is the cheat sheet, whole");
+
+    // Log out with the navigation bar's button.
+    b.click(LOGOUT_BUTTON).await;
+    b.wait_for_text(".flash", "You have been logged out.").await;
+    assert_eq!(b.path().await, "/");
+
+    // A wrong password: the message shows, the email is kept, the
+    // password is not.
+    b.click("header a[href='/login']").await;
+    b.wait_for_text("main h1", "Log in").await;
+    b.fill("#email", "ada@example.com").await;
+    b.fill("#password", "not it at all").await;
+    b.click(SUBMIT).await;
+    b.wait_for_text(
+        "#login-error",
+        "Invalid email or password. Please try again.",
+    )
+    .await;
+    assert_eq!(b.value("#email").await, "ada@example.com");
+    assert_eq!(b.value("#password").await, "");
+
+    // The right one.
+    b.fill("#password", "analytical engine").await;
+    b.click(SUBMIT).await;
+    b.wait_for_text("main h1", "Welcome, Ada Lovelace").await;
+    assert_eq!(b.path().await, "/secrets");
+
+    // Log out again, then press Back: the secret page is asked for anew
+    // (Cache-Control: no-store), and the server sends the browser to the
+    // login page instead of the browser showing a copy.
+    b.click(LOGOUT_BUTTON).await;
+    b.wait_for_text(".flash", "You have been logged out.").await;
+    assert_eq!(b.path().await, "/");
+    b.back().await;
+    let path = b
+        .eventually("the Back button to leave the home page", || async {
+            let path = b.path().await;
+            Ok((path != "/").then_some(path))
+        })
+        .await;
+    let shown = b.text("body").await;
+    assert!(
+        !shown.contains("Welcome,"),
+        "Back after logout showed the secret page:\n{}",
+        b.describe().await
+    );
+    assert_eq!(path, "/login", "{}", b.describe().await);
+    b.wait_for_text(".flash", "Please log in to see this page.")
+        .await;
+}
+
+/// The pages whose screenshots are kept in `docs/screenshots/`.
+const DOCUMENTED: &[&str] = &["home", "register-error", "login-flash", "secrets"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_at_both_widths_in_light_and_dark() {
+    let Some(tools) = chrome::tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let driver = ChromeDriver::start(&tools).await;
+    let base = server.base.clone();
+    driver.run(move |browser| audit(browser, base)).await;
+    server.stop().await;
+}
+
+async fn audit(b: Browser, base: String) {
+    let url = |path: &str| format!("{base}{path}");
+    let mut audit = Audit::new();
+    let viewports = [Viewport::DESKTOP, Viewport::PHONE, Viewport::DESKTOP_DARK];
+    for (pass, viewport) in viewports.into_iter().enumerate() {
+        b.set_viewport(viewport).await;
+
+        b.goto(&url("/")).await;
+        b.wait_for_text("main h1", "Keep your secrets").await;
+        audit.check(&b, "home", viewport).await;
+
+        b.goto(&url("/register")).await;
+        b.wait_for_text("main h1", "Create your account").await;
+        audit.check(&b, "register", viewport).await;
+
+        b.fill("#email", "not-an-email").await;
+        b.fill("#password", "short").await;
+        b.click(SUBMIT).await;
+        b.wait_for_text("#email-error", "Enter a valid email address")
+            .await;
+        b.wait_for_text("#name-error", "Enter your name.").await;
+        audit.check(&b, "register-error", viewport).await;
+
+        b.goto(&url("/login")).await;
+        b.wait_for_text("main h1", "Log in").await;
+        audit.check(&b, "login", viewport).await;
+
+        b.fill("#email", "nobody@example.com").await;
+        b.fill("#password", "not a password").await;
+        b.click(SUBMIT).await;
+        b.wait_for_text("#login-error", "Invalid email or password.")
+            .await;
+        audit.check(&b, "login-error", viewport).await;
+
+        b.goto(&url("/secrets")).await;
+        b.wait_for_text(".flash", "Please log in to see this page.")
+            .await;
+        audit.check(&b, "login-flash", viewport).await;
+
+        b.goto(&url("/no-such-page")).await;
+        b.wait_for_text("main h1", "Page not found").await;
+        audit.check(&b, "not-found", viewport).await;
+
+        b.goto(&url("/register")).await;
+        b.fill("#email", &format!("grace{pass}@example.com")).await;
+        b.fill("#name", "Grace Hopper").await;
+        b.fill("#password", "compiler of compilers").await;
+        b.click(SUBMIT).await;
+        b.wait_for_text("main h1", "Welcome, Grace Hopper").await;
+        audit.check(&b, "secrets", viewport).await;
+
+        b.goto(&url("/account")).await;
+        b.wait_for_text("main h1", "Your account").await;
+        audit.check(&b, "account", viewport).await;
+
+        b.goto(&url("/logout")).await;
+        b.wait_for_text("main h1", "Log out").await;
+        audit.check(&b, "logout", viewport).await;
+
+        b.goto(&url("/")).await;
+        b.wait_for_text("main", "(You are already logged in)").await;
+        audit.check(&b, "home-logged-in", viewport).await;
+
+        b.click(LOGOUT_BUTTON).await;
+        b.wait_for_text(".flash", "You have been logged out.").await;
+    }
+
+    // The longest name and email the server accepts, without a space to
+    // break at, on a phone: they wrap or are cut short, never stick out.
+    let viewport = Viewport::PHONE;
+    b.set_viewport(viewport).await;
+    let name = "W".repeat(100);
+    let label = "b".repeat(60);
+    let email = format!("{}@{label}.{label}.{label}.example", "a".repeat(64));
+    b.goto(&url("/register")).await;
+    b.fill("#email", &email).await;
+    b.fill("#name", &name).await;
+    b.fill("#password", "compiler of compilers").await;
+    b.click(SUBMIT).await;
+    b.wait_for_text("main h1", &format!("Welcome, {name}"))
+        .await;
+    audit.check(&b, "long-name-secrets", viewport).await;
+    for (path, page) in [
+        ("/account", "long-name-account"),
+        ("/logout", "long-name-logout"),
+    ] {
+        b.goto(&url(path)).await;
+        b.wait_for_text("main", &name).await;
+        audit.check(&b, page, viewport).await;
+    }
+    audit.finish();
+}
+
+/// axe-core's findings per page and viewport, and the screenshots.
+struct Audit {
+    findings: Vec<(String, Vec<Value>)>,
+    update_docs: bool,
+    extra_dir: Option<PathBuf>,
+}
+
+impl Audit {
+    fn new() -> Self {
+        let extra_dir = std::env::var_os("SCREENSHOT_DIR").map(PathBuf::from);
+        if let Some(dir) = &extra_dir {
+            std::fs::create_dir_all(dir).expect("SCREENSHOT_DIR");
+        }
+        Audit {
+            findings: Vec::new(),
+            update_docs: std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1"),
+            extra_dir,
+        }
+    }
+
+    async fn check(&mut self, b: &Browser, page: &str, viewport: Viewport) {
+        let overflow = b.horizontal_overflow().await;
+        assert!(
+            overflow <= 0,
+            "{page} ({}) is {overflow}px wider than the window",
+            viewport.name
+        );
+        let blocked = b.csp_violations().await;
+        assert!(
+            blocked.is_empty(),
+            "{page} ({}): the Content-Security-Policy blocked {blocked:?}",
+            viewport.name
+        );
+        let violations = b.axe().await;
+        self.findings
+            .push((format!("{page} ({})", viewport.name), violations));
+        let file = format!("{page}-{}.png", viewport.name);
+        if self.update_docs && !viewport.dark && DOCUMENTED.contains(&page) {
+            let docs = workspace().join("docs/screenshots");
+            std::fs::create_dir_all(&docs).unwrap();
+            b.screenshot(viewport, &docs.join(&file)).await;
+        }
+        if let Some(dir) = &self.extra_dir {
+            b.screenshot(viewport, &Path::new(dir).join(&file)).await;
+        }
+    }
+
+    /// Prints every finding; fails on any serious or critical one.
+    fn finish(self) {
+        let mut report = String::new();
+        let mut blocking = 0;
+        for (page, violations) in &self.findings {
+            let count = |impact: &str| {
+                violations
+                    .iter()
+                    .filter(|v| v.get("impact").and_then(Value::as_str) == Some(impact))
+                    .count()
+            };
+            let _ = writeln!(
+                report,
+                "axe {page}: {} critical, {} serious, {} moderate, {} minor",
+                count("critical"),
+                count("serious"),
+                count("moderate"),
+                count("minor"),
+            );
+            report.push_str(&describe_violations(violations));
+            blocking += count("critical") + count("serious");
+        }
+        println!("{report}");
+        assert_eq!(
+            blocking, 0,
+            "axe-core found serious or critical accessibility problems:\n{report}"
+        );
+    }
+}
