@@ -105,7 +105,7 @@ mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
-mod sql;
+pub mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "testkit")]

@@ -1,4 +1,6 @@
-//! The store implementation shared by both SQL backends.
+//! The statements both SQL backends run, and the store implementation they
+//! share. The statements are public so that tools can show what runs (the
+//! benchmark prints their query plans); they are not an API to build on.
 //!
 //! SQLite and PostgreSQL get the same statements: both schemas have the same
 //! columns and integer types, and sqlx's SQLite driver accepts PostgreSQL's
@@ -7,46 +9,60 @@
 //! Generic code over `sqlx::Database` would need a long list of per-type
 //! trait bounds for the same result.
 
-pub(crate) const INSERT_USER: &str = "INSERT INTO users (email, name, password_hash, created_at) \
+/// Creates an account; returns its id.
+pub const INSERT_USER: &str = "INSERT INTO users (email, name, password_hash, created_at) \
      VALUES ($1, $2, $3, $4) RETURNING id";
 
-pub(crate) const SELECT_CREDENTIALS: &str =
+/// An account and its password hash, by normalised email (login).
+pub const SELECT_CREDENTIALS: &str =
     "SELECT id, email, name, created_at, password_hash FROM users WHERE email = $1";
 
-pub(crate) const SELECT_USER: &str = "SELECT id, email, name, created_at FROM users WHERE id = $1";
+/// An account by id.
+pub const SELECT_USER: &str = "SELECT id, email, name, created_at FROM users WHERE id = $1";
 
-pub(crate) const UPDATE_PASSWORD_HASH: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
+/// Replaces an account's password hash.
+pub const UPDATE_PASSWORD_HASH: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
 
-pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions \
+/// Records a new session under its token digest.
+pub const INSERT_SESSION: &str = "INSERT INTO sessions \
      (token_digest, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)";
 
-pub(crate) const SELECT_SESSION: &str = "SELECT u.id, u.email, u.name, u.created_at, \
+/// A session and its account, by token digest: the query on every request with a session.
+pub const SELECT_SESSION: &str = "SELECT u.id, u.email, u.name, u.created_at, \
      s.created_at AS session_created_at, s.last_seen_at, s.expires_at \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_digest = $1";
 
-pub(crate) const SELECT_USER_SESSIONS: &str = "SELECT token_digest, created_at, last_seen_at, \
+/// An account's sessions, most recently used first.
+pub const SELECT_USER_SESSIONS: &str = "SELECT token_digest, created_at, last_seen_at, \
      expires_at FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC";
 
-// Never moves last_seen_at backwards when two requests race.
-pub(crate) const TOUCH_SESSION: &str =
+/// Records that a session was used; never moves `last_seen_at` backwards
+/// when two requests race.
+pub const TOUCH_SESSION: &str =
     "UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2 AND last_seen_at < $1";
 
-pub(crate) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_digest = $1";
+/// Ends one session (logout).
+pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_digest = $1";
 
-pub(crate) const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+/// Ends all of an account's sessions.
+pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
 
-pub(crate) const DELETE_USER_SESSIONS_EXCEPT: &str =
+/// Ends all of an account's sessions but one.
+pub const DELETE_USER_SESSIONS_EXCEPT: &str =
     "DELETE FROM sessions WHERE user_id = $1 AND token_digest <> $2";
 
-pub(crate) const DELETE_EXPIRED_SESSIONS: &str =
+/// Deletes ended sessions.
+pub const DELETE_EXPIRED_SESSIONS: &str =
     "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
 
-pub(crate) const SELECT_THROTTLE: &str = "SELECT failures, window_start, locked_until, lockouts \
+/// A throttle key's record (before every login).
+pub const SELECT_THROTTLE: &str = "SELECT failures, window_start, locked_until, lockouts \
      FROM login_throttles WHERE key_digest = $1";
 
-// One statement, so concurrent failures from several instances all count:
-// a new key starts at one; an ended window ($3 = its cutoff) starts over.
-pub(crate) const RECORD_FAILURE: &str = "INSERT INTO login_throttles \
+/// Counts a failed login against a throttle key. One statement, so
+/// concurrent failures from several instances all count: a new key starts
+/// at one; an ended window (`$3` is its cutoff) starts over.
+pub const RECORD_FAILURE: &str = "INSERT INTO login_throttles \
      (key_digest, failures, window_start, locked_until, lockouts) VALUES ($1, 1, $2, 0, 0) \
      ON CONFLICT (key_digest) DO UPDATE SET \
      failures = CASE WHEN login_throttles.window_start <= $3 THEN 1 \
@@ -55,12 +71,15 @@ pub(crate) const RECORD_FAILURE: &str = "INSERT INTO login_throttles \
                          ELSE login_throttles.window_start END \
      RETURNING failures, window_start, locked_until, lockouts";
 
-pub(crate) const LOCK: &str = "UPDATE login_throttles \
+/// Locks a throttle key.
+pub const LOCK: &str = "UPDATE login_throttles \
      SET failures = 0, window_start = $2, locked_until = $3, lockouts = $4 WHERE key_digest = $1";
 
-pub(crate) const CLEAR_THROTTLE: &str = "DELETE FROM login_throttles WHERE key_digest = $1";
+/// Forgets a throttle key's record (after a successful login).
+pub const CLEAR_THROTTLE: &str = "DELETE FROM login_throttles WHERE key_digest = $1";
 
-pub(crate) const DELETE_STALE_THROTTLES: &str =
+/// Deletes throttle records that no longer matter.
+pub const DELETE_STALE_THROTTLES: &str =
     "DELETE FROM login_throttles WHERE window_start < $1 AND locked_until < $1";
 
 /// Implements auth-core's store traits for a struct with a `pool` field of
