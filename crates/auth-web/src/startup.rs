@@ -29,7 +29,7 @@ pub struct ServiceSettings {
 }
 
 /// Runs the migrations and builds the [`Auth`] service over the pool. Must
-/// be attached after [`AuthDb::init`]. A failure stops the launch with a
+/// be attached after [`AuthDb::init`](rocket_db_pools::Database::init). A failure stops the launch with a
 /// log line saying why.
 pub fn auth_service(settings: ServiceSettings) -> impl Fairing {
     AdHoc::try_on_ignite("Auth service", move |rocket| async move {
