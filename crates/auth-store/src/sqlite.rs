@@ -53,9 +53,14 @@ impl SqliteStore {
                 }
             }
         }
+        // No ping before handing out a connection: a connection to a local
+        // file cannot have been cut by a network or a server restart, and
+        // each ping is a round trip to the connection's worker thread,
+        // which doubled the cost of a page view.
         let pool_options = SqlitePoolOptions::new()
             .acquire_timeout(pool.acquire_timeout)
-            .min_connections(pool.min_connections);
+            .min_connections(pool.min_connections)
+            .test_before_acquire(false);
         let pool_options = if in_memory {
             pool_options
                 .max_connections(1)
