@@ -51,9 +51,14 @@ pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1"
 pub const DELETE_USER_SESSIONS_EXCEPT: &str =
     "DELETE FROM sessions WHERE user_id = $1 AND token_digest <> $2";
 
-/// Deletes ended sessions.
-pub const DELETE_EXPIRED_SESSIONS: &str =
-    "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2";
+/// Deletes sessions past their absolute end. With the next statement, the
+/// purge of ended sessions: two statements, because SQLite scans the whole
+/// table for `expires_at <= $1 OR last_seen_at <= $2` but searches an
+/// index for each half.
+pub const DELETE_ENDED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+
+/// Deletes sessions unused since `$1`.
+pub const DELETE_IDLE_SESSIONS: &str = "DELETE FROM sessions WHERE last_seen_at <= $1";
 
 /// A throttle key's record (before every login).
 pub const SELECT_THROTTLE: &str = "SELECT failures, window_start, locked_until, lockouts \
@@ -244,13 +249,17 @@ macro_rules! impl_sql_store {
                 now: auth_core::time::OffsetDateTime,
                 idle_cutoff: auth_core::time::OffsetDateTime,
             ) -> Result<u64, auth_core::StoreError> {
-                let done = sqlx::query($crate::sql::DELETE_EXPIRED_SESSIONS)
+                let ended = sqlx::query($crate::sql::DELETE_ENDED_SESSIONS)
                     .bind($crate::rows::timestamp(now))
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                let idle = sqlx::query($crate::sql::DELETE_IDLE_SESSIONS)
                     .bind($crate::rows::timestamp(idle_cutoff))
                     .execute(&self.pool)
                     .await
                     .map_err($crate::error::classify)?;
-                Ok(done.rows_affected())
+                Ok(ended.rows_affected() + idle.rows_affected())
             }
         }
 
