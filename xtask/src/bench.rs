@@ -68,6 +68,19 @@ struct Account {
     login_form: String,
 }
 
+impl Account {
+    /// S2's and S3's requests to `server`.
+    fn requests(&self, server: &Server) -> (Request, Request) {
+        let secrets = Request::get(server.url("/secrets")).with_cookie(&self.session_cookies);
+        let login = Request::post_form(
+            server.url("/login"),
+            &self.login_cookies,
+            self.login_form.clone(),
+        );
+        (secrets, login)
+    }
+}
+
 struct Results {
     r0: Measured,
     s1: Measured,
@@ -151,12 +164,7 @@ async fn measure(
     account: &Account,
     seconds: u64,
 ) -> Result<Results, Box<dyn std::error::Error>> {
-    let secrets = Request::get(server.url("/secrets")).with_cookie(&account.session_cookies);
-    let login = Request::post_form(
-        server.url("/login"),
-        &account.login_cookies,
-        account.login_form.clone(),
-    );
+    let (secrets, login) = account.requests(server);
     check_page(server, &account.session_cookies).await?;
 
     // First, while nothing else runs: after a login flood the server keeps
@@ -205,12 +213,7 @@ async fn measure_scaled(
     account: &Account,
     seconds: u64,
 ) -> Result<Scaled, Box<dyn std::error::Error>> {
-    let secrets = Request::get(server.url("/secrets")).with_cookie(&account.session_cookies);
-    let login = Request::post_form(
-        server.url("/login"),
-        &account.login_cookies,
-        account.login_form.clone(),
-    );
+    let (secrets, login) = account.requests(server);
     check_page(server, &account.session_cookies).await?;
     // Let the caches take in the new tables first.
     wrk::run(&secrets, BUSY, 2).await?;

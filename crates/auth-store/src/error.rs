@@ -24,25 +24,15 @@ pub enum ConnectError {
 }
 
 impl ConnectError {
-    /// Sorts a driver's error from opening a pool.
+    /// Sorts a driver's error from opening a pool. sqlx's messages already
+    /// name their cause ("error communicating with database: Connection
+    /// refused"), so the message is kept whole and nothing is chained.
     pub(crate) fn from_sqlx(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::Configuration(e) => Self::InvalidUrl(e.to_string()),
-            other => Self::Database(crate::error::chain(&other)),
+            other => Self::Database(other.to_string()),
         }
     }
-}
-
-/// An error and its causes on one line.
-pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Sorts a sqlx error into "try again later" (the database is down, busy or
