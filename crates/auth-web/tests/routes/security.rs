@@ -173,6 +173,11 @@ async fn every_response_carries_the_security_headers() {
         );
         assert_eq!(h.get_one("X-Frame-Options"), Some("DENY"), "{path}");
         assert_eq!(h.get_one("Referrer-Policy"), Some("same-origin"), "{path}");
+        assert_eq!(
+            h.get_one("Server"),
+            None,
+            "{path}: the stack is not advertised"
+        );
         let cache = h.get_one("Cache-Control");
         if path.starts_with("/static/") {
             assert_ne!(cache, Some("no-store"));
