@@ -1,35 +1,17 @@
 //! AuthService behaviour, over the in-memory store with a manual clock.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+mod common;
+
+use common::Counting;
+
+use std::sync::atomic::Ordering;
 
 use auth_core::memory::MemoryStore;
 use auth_core::time::Duration;
 use auth_core::{
-    AuthError, AuthService, BcryptHasher, Clock, EmailError, HashError, ManualClock, NameError,
-    Password, PasswordError, PasswordHash, PasswordHasher, Registration, SessionPolicy,
-    SessionStore, UserStore,
+    AuthError, AuthService, BcryptHasher, Clock, EmailError, ManualClock, NameError, PasswordError,
+    Registration, SessionPolicy, SessionStore, UserStore,
 };
-
-/// bcrypt at cost 4 that counts its calls.
-#[derive(Clone, Default)]
-struct Counting {
-    hashes: Arc<AtomicUsize>,
-    verifies: Arc<AtomicUsize>,
-}
-
-impl PasswordHasher for Counting {
-    fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
-        self.hashes.fetch_add(1, Ordering::SeqCst);
-        BcryptHasher::new(4).expect("a valid cost").hash(password)
-    }
-    fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
-        self.verifies.fetch_add(1, Ordering::SeqCst);
-        BcryptHasher::new(4)
-            .expect("a valid cost")
-            .verify(password, hash)
-    }
-}
 
 struct Fixture {
     auth: AuthService<MemoryStore>,

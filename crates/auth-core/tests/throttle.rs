@@ -1,31 +1,17 @@
 //! Login throttling in AuthService, over the in-memory store with a manual
 //! clock: time moves, nothing sleeps.
 
+mod common;
+
+use common::Counting;
+
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use auth_core::memory::MemoryStore;
 use auth_core::time::Duration;
-use auth_core::{
-    AuthError, AuthService, BcryptHasher, HashError, ManualClock, Password, PasswordHash,
-    PasswordHasher, Registration, ThrottlePolicy,
-};
-
-#[derive(Clone, Default)]
-struct CountingVerifies(Arc<AtomicUsize>);
-
-impl PasswordHasher for CountingVerifies {
-    fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
-        BcryptHasher::new(4).expect("a valid cost").hash(password)
-    }
-    fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        BcryptHasher::new(4)
-            .expect("a valid cost")
-            .verify(password, hash)
-    }
-}
+use auth_core::{AuthError, AuthService, BcryptHasher, ManualClock, Registration, ThrottlePolicy};
 
 struct Fixture {
     auth: AuthService<MemoryStore>,
@@ -35,8 +21,8 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let clock = ManualClock::starting_now();
-    let hasher = CountingVerifies::default();
-    let verifies = hasher.0.clone();
+    let hasher = Counting::default();
+    let verifies = hasher.verifies.clone();
     let auth = AuthService::builder(MemoryStore::new())
         .hasher(hasher)
         .clock(clock.clone())
