@@ -120,16 +120,16 @@ pub fn check_name_parse(input: &str) -> Result<DisplayName, NameError> {
     result
 }
 
-/// An accepted password: within bcrypt's 72 bytes, at least 8 characters,
+/// An accepted password: at most 128 characters, at least 8 characters,
 /// no control characters, already in NFKC form, and none of `context`
 /// (compared case-insensitively, email local parts too).
 pub fn check_password(password: &Password, context: &[&str]) {
     let bytes = password.as_bytes();
     assert_eq!(bytes.len(), password.len_bytes());
     assert!(
-        bytes.len() <= PasswordPolicy::MAX_BYTES,
-        "password of {} bytes accepted",
-        bytes.len()
+        password.len_chars() <= PasswordPolicy::MAX_CHARS,
+        "password of {} characters accepted",
+        password.len_chars()
     );
     assert!(!bytes.contains(&0), "NUL byte in accepted password");
     let text = std::str::from_utf8(bytes).expect("a password is always UTF-8");
@@ -183,9 +183,9 @@ pub fn check_password_policy(raw: &str, context: &[&str]) -> Result<Password, Pa
                 PasswordError::TooShort { min } => {
                     assert_eq!(*min, PasswordPolicy::DEFAULT_MIN_CHARS)
                 }
-                PasswordError::TooLong { max_bytes } => {
-                    assert_eq!(*max_bytes, PasswordPolicy::MAX_BYTES);
-                    assert!(Password::normalize(raw).len_bytes() > PasswordPolicy::MAX_BYTES);
+                PasswordError::TooLong { max_chars } => {
+                    assert_eq!(*max_chars, PasswordPolicy::MAX_CHARS);
+                    assert!(Password::normalize(raw).len_chars() > PasswordPolicy::MAX_CHARS);
                 }
                 PasswordError::ControlCharacter => {
                     let normalised = Password::normalize(raw);

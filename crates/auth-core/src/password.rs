@@ -22,14 +22,11 @@ pub enum PasswordError {
         /// The minimum number of characters.
         min: usize,
     },
-    /// More bytes than bcrypt reads.
-    #[error(
-        "That password is too long: at most {max_bytes} bytes (accented letters and emoji take \
-         2 to 4 bytes each). Longer passwords would be silently cut short by bcrypt."
-    )]
+    /// More characters than the policy's maximum.
+    #[error("That password is too long: use at most {max_chars} characters.")]
     TooLong {
-        /// The maximum number of bytes (UTF-8, after normalisation).
-        max_bytes: usize,
+        /// The maximum number of characters (after normalisation).
+        max_chars: usize,
     },
     /// Contains a control character such as a NUL byte.
     #[error("Your password cannot contain control characters such as NUL bytes or line breaks.")]
@@ -68,6 +65,11 @@ impl Password {
         self.0.len()
     }
 
+    /// Length in characters after normalisation.
+    pub fn len_chars(&self) -> usize {
+        self.0.chars().count()
+    }
+
     fn chars(&self) -> std::str::Chars<'_> {
         self.0.chars()
     }
@@ -83,9 +85,11 @@ impl std::fmt::Debug for Password {
 ///
 /// The defaults follow NIST SP 800-63B: at least 8 characters, no composition
 /// rules, refused if it is a commonly used password or the account's own email
-/// or name. The upper bound is bcrypt's: it reads only the first 72 bytes, so a
-/// longer password would be accepted but silently cut, and it is refused with
-/// a message that says why.
+/// or name. Up to [`PasswordPolicy::MAX_CHARS`] characters in any script are
+/// accepted (OWASP ASVS 4.0.3 §2.1.2); every one of them counts, since
+/// [`BcryptHasher`](crate::BcryptHasher) pre-hashes the password instead of
+/// letting bcrypt cut it at 72 bytes. Longer ones are refused with a message,
+/// never cut.
 ///
 /// ```
 /// use auth_core::{PasswordError, PasswordPolicy};
@@ -102,7 +106,6 @@ impl std::fmt::Debug for Password {
 #[derive(Debug, Clone)]
 pub struct PasswordPolicy {
     min_chars: usize,
-    max_bytes: usize,
     refuse_common: bool,
 }
 
@@ -110,7 +113,6 @@ impl Default for PasswordPolicy {
     fn default() -> Self {
         Self {
             min_chars: Self::DEFAULT_MIN_CHARS,
-            max_bytes: Self::MAX_BYTES,
             refuse_common: true,
         }
     }
@@ -119,12 +121,13 @@ impl Default for PasswordPolicy {
 impl PasswordPolicy {
     /// The default minimum length, in characters.
     pub const DEFAULT_MIN_CHARS: usize = 8;
-    /// bcrypt's input limit, in bytes: the most any policy allows.
-    pub const MAX_BYTES: usize = 72;
+    /// The longest password accepted, in characters (after normalisation):
+    /// OWASP ASVS 4.0.3 §2.1.2's upper bound.
+    pub const MAX_CHARS: usize = 128;
 
-    /// Sets the minimum length in characters (at least 1).
+    /// Sets the minimum length in characters (1 to [`Self::MAX_CHARS`]).
     pub fn with_min_chars(mut self, min_chars: usize) -> Self {
-        self.min_chars = min_chars.max(1);
+        self.min_chars = min_chars.clamp(1, Self::MAX_CHARS);
         self
     }
 
@@ -139,9 +142,9 @@ impl PasswordPolicy {
         self.min_chars
     }
 
-    /// The maximum length in bytes.
-    pub fn max_bytes(&self) -> usize {
-        self.max_bytes
+    /// The maximum length in characters.
+    pub fn max_chars(&self) -> usize {
+        Self::MAX_CHARS
     }
 
     /// Checks a new password. `context` holds words the password must not be,
@@ -155,14 +158,15 @@ impl PasswordPolicy {
         if password.chars().any(char::is_control) {
             return Err(PasswordError::ControlCharacter);
         }
-        if password.chars().count() < self.min_chars {
+        let chars = password.len_chars();
+        if chars < self.min_chars {
             return Err(PasswordError::TooShort {
                 min: self.min_chars,
             });
         }
-        if password.len_bytes() > self.max_bytes {
+        if chars > Self::MAX_CHARS {
             return Err(PasswordError::TooLong {
-                max_bytes: self.max_bytes,
+                max_chars: Self::MAX_CHARS,
             });
         }
         let folded = Zeroizing::new(password.0.to_lowercase());
@@ -204,7 +208,7 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn length_is_counted_in_characters_and_bounded_in_bytes() {
+    fn length_is_counted_in_characters_in_any_script() {
         let policy = PasswordPolicy::default();
         assert!(policy.check("abcdefgh-x", &[]).is_ok());
         assert_eq!(
@@ -213,18 +217,17 @@ mod tests {
         );
         // Eight characters but sixteen bytes: long enough.
         assert!(policy.check("éüöäàèìò", &[]).is_ok());
-        let exactly_72 = "k".repeat(72);
-        assert!(policy.check(&exactly_72, &[]).is_ok());
-        let bytes_73 = "k".repeat(73);
+        assert!(policy.check(&"k".repeat(128), &[]).is_ok());
         assert_eq!(
-            policy.check(&bytes_73, &[]).unwrap_err(),
-            PasswordError::TooLong { max_bytes: 72 }
+            policy.check(&"k".repeat(129), &[]).unwrap_err(),
+            PasswordError::TooLong { max_chars: 128 }
         );
-        // 36 two-byte characters = 72 bytes; one more is 74.
-        assert!(policy.check(&"é".repeat(36), &[]).is_ok());
+        // 128 CJK characters are 384 bytes: allowed, as ASVS 2.1.2 asks.
+        assert!(policy.check(&"漢字仮名交".repeat(25), &[]).is_ok());
+        assert!(policy.check(&"字".repeat(128), &[]).is_ok());
         assert_eq!(
-            policy.check(&"é".repeat(37), &[]).unwrap_err(),
-            PasswordError::TooLong { max_bytes: 72 }
+            policy.check(&"字".repeat(129), &[]).unwrap_err(),
+            PasswordError::TooLong { max_chars: 128 }
         );
     }
 
@@ -296,9 +299,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn accepted_passwords_fit_bcrypt(raw in "\\PC{0,90}") {
+        fn accepted_passwords_are_within_bounds(raw in "\\PC{0,140}") {
             if let Ok(password) = PasswordPolicy::default().check(&raw, &[]) {
-                prop_assert!(password.len_bytes() <= PasswordPolicy::MAX_BYTES);
+                prop_assert!(password.len_chars() <= PasswordPolicy::MAX_CHARS);
                 prop_assert!(password.as_bytes().iter().all(|b| *b != 0));
             }
         }

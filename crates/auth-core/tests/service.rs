@@ -10,7 +10,7 @@ use auth_core::memory::MemoryStore;
 use auth_core::time::Duration;
 use auth_core::{
     AuthError, AuthService, BcryptHasher, Clock, EmailError, ManualClock, NameError, PasswordError,
-    Registration, SessionPolicy, SessionStore, UserStore,
+    PasswordHash, Registration, SessionPolicy, SessionStore, UserStore,
 };
 
 struct Fixture {
@@ -90,7 +90,7 @@ async fn registration_reports_every_bad_field_at_once() {
     assert_eq!(errors.name, Some(NameError::Missing));
     assert_eq!(errors.password, Some(PasswordError::TooShort { min: 8 }));
 
-    let long = "p".repeat(73);
+    let long = "p".repeat(129);
     let err = f
         .auth
         .register(Registration {
@@ -104,7 +104,7 @@ async fn registration_reports_every_bad_field_at_once() {
     };
     assert_eq!(
         errors.password,
-        Some(PasswordError::TooLong { max_bytes: 72 })
+        Some(PasswordError::TooLong { max_chars: 128 })
     );
     assert_eq!((errors.email, errors.name), (None, None));
     assert_eq!(
@@ -156,9 +156,8 @@ async fn login_refuses_blank_fields_and_overlong_passwords_without_hashing() {
     };
     assert_eq!(errors.email, Some(EmailError::Missing));
     assert_eq!(errors.password, Some(PasswordError::Missing));
-    // "analytical engine" followed by 60 more bytes: bcrypt would have
-    // compared only the first 72.
-    let overlong = format!("analytical engine{}", "x".repeat(60));
+    // Longer than any password the policy lets in: refused without a hash.
+    let overlong = format!("analytical engine{}", "x".repeat(120));
     assert!(matches!(
         f.auth.login("ada@example.com", &overlong).await,
         Err(AuthError::InvalidCredentials)
@@ -317,11 +316,37 @@ async fn a_login_upgrades_a_hash_made_at_a_lower_cost() {
         .await
         .unwrap();
     let stored = store.find_credentials(&ada.email).await.unwrap().unwrap();
-    assert!(stored.password_hash.as_str().starts_with("$2b$05$"));
+    assert!(stored
+        .password_hash
+        .as_str()
+        .starts_with("$bcrypt-sha256$v=1$2b$05$"));
     strong
         .login("ada@example.com", "analytical engine")
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_plain_bcrypt_hash_logs_in_and_is_upgraded() {
+    let store = MemoryStore::new();
+    let auth = AuthService::builder(store.clone())
+        .hasher(BcryptHasher::new(4).unwrap())
+        .build()
+        .unwrap();
+    let ada = auth.register(ADA).await.unwrap().user;
+    let plain = PasswordHash::new(bcrypt::hash("analytical engine", 4).unwrap());
+    store.update_password_hash(ada.id, &plain).await.unwrap();
+    auth.login("ada@example.com", "analytical engine")
+        .await
+        .expect("the old format still verifies");
+    let stored = store.find_credentials(&ada.email).await.unwrap().unwrap();
+    assert!(
+        stored.password_hash.as_str().starts_with("$bcrypt-sha256$v=1$"),
+        "upgraded at login"
+    );
+    auth.login("ada@example.com", "analytical engine")
+        .await
+        .expect("and verifies in the new format");
 }
 
 #[tokio::test]

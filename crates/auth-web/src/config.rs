@@ -58,6 +58,8 @@ pub struct AppConfig {
     pub secure_cookies: bool,
     /// Limits on failed logins.
     pub login_throttle: ThrottleConfig,
+    /// Limits on new accounts per client address.
+    pub registration_throttle: RegistrationThrottleConfig,
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` is
     /// believed; see [`TrustedProxies`](crate::guards::TrustedProxies).
     pub trusted_proxies: Vec<String>,
@@ -103,11 +105,38 @@ fn seconds(s: u64) -> Duration {
     Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
 }
 
+/// `registration_throttle`: new accounts per client address per window.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RegistrationThrottleConfig {
+    /// Registrations (valid forms, whether the email was free or not) per
+    /// client address per window.
+    pub limit: u32,
+    /// The counting window, in seconds.
+    pub window: u64,
+}
+
+impl Default for RegistrationThrottleConfig {
+    fn default() -> Self {
+        let policy = ThrottlePolicy::default();
+        Self {
+            limit: policy.registration_limit,
+            window: seconds_of(policy.registration_window),
+        }
+    }
+}
+
 impl ThrottleConfig {
-    /// The policy, checked to be usable.
-    pub fn policy(&self) -> Result<ThrottlePolicy, String> {
+    /// The policy, with `registrations`' limits, checked to be usable.
+    pub fn policy(
+        &self,
+        registrations: &RegistrationThrottleConfig,
+    ) -> Result<ThrottlePolicy, String> {
         if self.disabled {
             return Ok(ThrottlePolicy::disabled());
+        }
+        if registrations.limit == 0 || registrations.window == 0 {
+            return Err("registration_throttle: limit and window must be at least 1".into());
         }
         if self.account_limit == 0 || self.address_limit == 0 {
             return Err("login_throttle limits must be at least 1".into());
@@ -124,6 +153,8 @@ impl ThrottleConfig {
             window: seconds(self.window),
             lockout: seconds(self.lockout),
             max_lockout: seconds(self.max_lockout),
+            registration_limit: registrations.limit,
+            registration_window: seconds(registrations.window),
         })
     }
 }
@@ -142,6 +173,7 @@ impl Default for AppConfig {
             secret_key_file: None,
             secure_cookies: false,
             login_throttle: ThrottleConfig::default(),
+            registration_throttle: RegistrationThrottleConfig::default(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -150,10 +182,10 @@ impl Default for AppConfig {
 impl AppConfig {
     /// The rules for new passwords, checked to be usable.
     pub fn password_policy(&self) -> Result<PasswordPolicy, String> {
-        if !(1..=PasswordPolicy::MAX_BYTES).contains(&self.password_min_chars) {
+        if !(1..=PasswordPolicy::MAX_CHARS).contains(&self.password_min_chars) {
             return Err(format!(
                 "password_min_chars must be between 1 and {}",
-                PasswordPolicy::MAX_BYTES
+                PasswordPolicy::MAX_CHARS
             ));
         }
         Ok(PasswordPolicy::default().with_min_chars(self.password_min_chars))

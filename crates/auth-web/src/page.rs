@@ -32,6 +32,9 @@ struct Layout<'a, C> {
     csrf_token: &'a str,
     /// For the password fields' hints and `minlength`.
     password_min_chars: usize,
+    /// For the password fields' hints (never a `maxlength`, which would
+    /// make the browser cut a pasted password short without a word).
+    password_max_chars: usize,
     /// Appended to asset URLs (`?v=`), see [`AssetVersion`].
     asset_version: &'a str,
     /// The page's path, for marking the current page in the navigation.
@@ -82,6 +85,7 @@ impl<'r> Page<'r> {
                 flash,
                 csrf_token: self.csrf.as_ref().map_or("", CsrfToken::as_str),
                 password_min_chars: self.password_min_chars,
+                password_max_chars: PasswordPolicy::MAX_CHARS,
                 asset_version: self.asset_version,
                 path: self.path,
             },
