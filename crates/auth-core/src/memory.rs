@@ -219,7 +219,7 @@ impl ThrottleStore for MemoryStore {
         Ok(self.state().throttles.get(key).copied())
     }
 
-    async fn record_failure(
+    async fn reserve_attempt(
         &self,
         key: &ThrottleKey,
         now: OffsetDateTime,
@@ -233,12 +233,22 @@ impl ThrottleStore for MemoryStore {
             locked_until: OffsetDateTime::UNIX_EPOCH,
             lockouts: 0,
         });
+        if entry.locked_until > now {
+            return Ok(*entry);
+        }
         if entry.window_start <= window_cutoff {
             entry.failures = 0;
             entry.window_start = now;
         }
         entry.failures += 1;
         Ok(*entry)
+    }
+
+    async fn release_attempt(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        if let Some(entry) = self.state().throttles.get_mut(key) {
+            entry.failures = entry.failures.saturating_sub(1);
+        }
+        Ok(())
     }
 
     async fn lock(

@@ -3,15 +3,30 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::hash_pool::HashPool;
 use crate::{
     AuthError, BcryptHasher, Clock, DisplayName, Email, InputErrors, IssuedSession, NewSession,
     NewUser, Password, PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session,
     SessionPolicy, SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey,
-    ThrottlePolicy, ThrottleStore, User, UserId, UserStore,
+    ThrottlePolicy, ThrottleState, ThrottleStore, User, UserId, UserStore,
 };
+
+/// A throttle key an attempt counts against, with its limit and what a
+/// successful check does to its count.
+struct Counter {
+    key: ThrottleKey,
+    limit: u32,
+    on_success: OnSuccess,
+}
+
+enum OnSuccess {
+    /// Forget the record: the account's owner proved who they are.
+    Clear,
+    /// Give back this attempt's count only.
+    Release,
+}
 
 /// What a registration form carries.
 #[derive(Clone, Copy)]
@@ -233,13 +248,39 @@ impl<S: AuthStore> AuthService<S> {
     /// Every field is checked and every problem reported at once in
     /// [`AuthError::InvalidInput`]. The password is hashed before the insert,
     /// so a taken email costs as much time as a new one; the database decides
-    /// uniqueness, giving [`AuthError::EmailTaken`].
+    /// uniqueness, giving [`AuthError::EmailTaken`]. Not throttled; use
+    /// [`AuthService::register_from`] when the client's address is known.
     pub async fn register(&self, form: Registration<'_>) -> Result<IssuedSession, AuthError> {
+        self.register_from(form, None).await
+    }
+
+    /// [`AuthService::register`], limited to
+    /// [`ThrottlePolicy::registration_limit`] attempts per client address
+    /// and window. A form with invalid fields costs no hash and is not
+    /// counted; every valid one is, whether its email was free or not.
+    /// Past the limit the answer is [`AuthError::Throttled`], with the time
+    /// until the window ends.
+    pub async fn register_from(
+        &self,
+        form: Registration<'_>,
+        client: Option<IpAddr>,
+    ) -> Result<IssuedSession, AuthError> {
         let ValidRegistration {
             email,
             name,
             password,
         } = form.validate(&self.inner.passwords)?;
+        let policy = &self.inner.throttle;
+        let keys: Vec<_> = client
+            .map(|ip| Counter {
+                key: ThrottleKey::registrations(ip),
+                limit: policy.registration_limit,
+                on_success: OnSuccess::Release,
+            })
+            .into_iter()
+            .collect();
+        self.reserve_attempts(&keys, policy.registration_window)
+            .await?;
         let password_hash = self.inner.hashes.hash(password).await?;
         let user = self
             .inner
@@ -264,13 +305,16 @@ impl<S: AuthStore> AuthService<S> {
 
     /// [`AuthService::login`], also throttled per client address.
     ///
-    /// A blank field is [`AuthError::InvalidInput`]. While the account or
-    /// the address is locked after too many failures, every attempt, the
-    /// right password included, is [`AuthError::Throttled`] and costs no
-    /// hash. Everything else that fails is [`AuthError::InvalidCredentials`],
-    /// whether the account exists or not, and counts as a failure for both.
-    /// A success clears the account's count (not the address's: an attacker
-    /// must not reset it by logging into an account of their own).
+    /// A blank field is [`AuthError::InvalidInput`]. Each attempt is counted
+    /// against the account and the address *before* its password is checked,
+    /// so simultaneous guesses cannot outrun the limits: an attempt past a
+    /// limit, or while the account or the address is locked after too many
+    /// failures, is [`AuthError::Throttled`] (the right password included)
+    /// and costs no hash. Everything else that fails is
+    /// [`AuthError::InvalidCredentials`], whether the account exists or not.
+    /// A success clears the account's count and gives the address back its
+    /// one attempt (an attacker must not reset an address's count by
+    /// logging into an account of their own).
     pub async fn login_from(
         &self,
         email: &str,
@@ -289,18 +333,35 @@ impl<S: AuthStore> AuthService<S> {
             return Err(blank.into());
         }
         let email = Email::parse(email).ok();
-        let keys = self.throttle_keys(email.as_ref(), client);
-        self.check_throttles(&keys).await?;
-        match self.verify(email.as_ref(), password).await? {
+        let keys = self.login_keys(email.as_ref(), client);
+        let user = self.checked(&keys, email.as_ref(), password).await?;
+        self.start_session(user).await
+    }
+
+    /// Verifies `password` for `email` within the login throttle of `keys`:
+    /// reserves an attempt on each key, checks, then settles the keys by the
+    /// outcome.
+    async fn checked(
+        &self,
+        keys: &[Counter],
+        email: Option<&Email>,
+        password: &str,
+    ) -> Result<User, AuthError> {
+        let window = self.inner.throttle.window;
+        let reserved = self.reserve_attempts(keys, window).await?;
+        match self.verify(email, password).await? {
             Some(user) => {
-                if let Some(email) = &email {
-                    let key = ThrottleKey::account(email);
-                    self.inner.store.clear_throttle(&key).await?;
+                let store = &self.inner.store;
+                for counter in keys {
+                    match counter.on_success {
+                        OnSuccess::Clear => store.clear_throttle(&counter.key).await?,
+                        OnSuccess::Release => store.release_attempt(&counter.key).await?,
+                    }
                 }
-                self.start_session(user).await
+                Ok(user)
             }
             None => {
-                self.count_failure(&keys).await?;
+                self.lock_exhausted(keys, &reserved).await?;
                 Err(AuthError::InvalidCredentials)
             }
         }
@@ -314,10 +375,9 @@ impl<S: AuthStore> AuthService<S> {
         password: &str,
     ) -> Result<Option<User>, AuthError> {
         let password = Password::normalize(password);
-        // No stored password is longer than the policy allows, and bcrypt
-        // would compare only its first 72 bytes: refuse rather than truncate.
+        // No stored password is longer than the policy allows.
         let Some(email) =
-            email.filter(|_| password.len_bytes() <= self.inner.passwords.max_bytes())
+            email.filter(|_| password.len_chars() <= self.inner.passwords.max_chars())
         else {
             return Ok(None);
         };
@@ -348,44 +408,60 @@ impl<S: AuthStore> AuthService<S> {
         Ok(Some(credentials.user))
     }
 
-    fn throttle_keys(
+    fn login_keys(&self, email: Option<&Email>, client: Option<IpAddr>) -> Vec<Counter> {
+        let policy = &self.inner.throttle;
+        let account = email.map(|email| Counter {
+            key: ThrottleKey::account(email),
+            limit: policy.account_limit,
+            on_success: OnSuccess::Clear,
+        });
+        let address = client.map(|ip| Counter {
+            key: ThrottleKey::address(ip),
+            limit: policy.address_limit,
+            on_success: OnSuccess::Release,
+        });
+        account.into_iter().chain(address).collect()
+    }
+
+    /// Counts one attempt against every key, in the store, before anything
+    /// is checked. If any key is locked or has no attempt left in its
+    /// window, the attempts just counted are given back and the answer is
+    /// [`AuthError::Throttled`] with the longest wait.
+    async fn reserve_attempts(
         &self,
-        email: Option<&Email>,
-        client: Option<IpAddr>,
-    ) -> Vec<(ThrottleKey, u32)> {
-        let policy = &self.inner.throttle;
-        email
-            .map(|email| (ThrottleKey::account(email), policy.account_limit))
-            .into_iter()
-            .chain(client.map(|ip| (ThrottleKey::address(ip), policy.address_limit)))
-            .collect()
-    }
-
-    /// Refuses the attempt if any key is locked, saying for how long.
-    async fn check_throttles(&self, keys: &[(ThrottleKey, u32)]) -> Result<(), AuthError> {
+        keys: &[Counter],
+        window: Duration,
+    ) -> Result<Vec<ThrottleState>, AuthError> {
         let now = self.now();
-        let mut retry_after = None;
-        for (key, _) in keys {
-            if let Some(state) = self.inner.store.throttle_state(key).await? {
-                retry_after = retry_after.max(state.retry_after(now));
+        let store = &self.inner.store;
+        let mut reserved = Vec::with_capacity(keys.len());
+        for Counter { key, limit, .. } in keys {
+            let state = store.reserve_attempt(key, now, now - window).await?;
+            if let Some(retry_after) = state.refusal(now, *limit, window) {
+                // A locked key counted nothing; every other one did.
+                if state.retry_after(now).is_none() {
+                    store.release_attempt(key).await?;
+                }
+                for counter in &keys[..reserved.len()] {
+                    store.release_attempt(&counter.key).await?;
+                }
+                return Err(AuthError::Throttled { retry_after });
             }
+            reserved.push(state);
         }
-        match retry_after {
-            Some(retry_after) => Err(AuthError::Throttled { retry_after }),
-            None => Ok(()),
-        }
+        Ok(reserved)
     }
 
-    /// Counts a failure against every key, locking those at their limit.
-    async fn count_failure(&self, keys: &[(ThrottleKey, u32)]) -> Result<(), AuthError> {
+    /// After a failed check: locks each key whose attempt was its window's
+    /// last, for longer after each consecutive lock.
+    async fn lock_exhausted(
+        &self,
+        keys: &[Counter],
+        reserved: &[ThrottleState],
+    ) -> Result<(), AuthError> {
         let now = self.now();
         let policy = &self.inner.throttle;
-        for (key, limit) in keys {
-            let state = self
-                .inner
-                .store
-                .record_failure(key, now, now - policy.window)
-                .await?;
+        for (Counter { key, limit, .. }, state) in keys.iter().zip(reserved) {
             if state.failures >= *limit {
                 // A window's quiet after the last lock resets the doubling.
                 let previous = if now >= state.locked_until + policy.window {
@@ -483,13 +559,8 @@ impl<S: AuthStore> AuthService<S> {
             .await?
             .ok_or(AuthError::InvalidCredentials)?
             .user;
-        let keys = self.throttle_keys(Some(&user.email), None);
-        self.check_throttles(&keys).await?;
-        if self.verify(Some(&user.email), password).await?.is_none() {
-            self.count_failure(&keys).await?;
-            return Err(AuthError::InvalidCredentials);
-        }
-        Ok(user)
+        let keys = self.login_keys(Some(&user.email), None);
+        self.checked(&keys, Some(&user.email), password).await
     }
 
     /// Changes the password of the session's account after checking the
@@ -530,9 +601,9 @@ impl<S: AuthStore> AuthService<S> {
         let sessions = store
             .delete_expired_sessions(now, now - self.inner.sessions.idle_timeout)
             .await?;
-        let throttle = &self.inner.throttle;
-        // Keep records through a whole lock, so the doubling is remembered.
-        let stale = now - throttle.window - throttle.max_lockout;
+        // Keep records through a whole lock, so the doubling is remembered,
+        // and through a whole registration window.
+        let stale = now - self.inner.throttle.retention();
         let throttles = store.delete_stale_throttles(stale).await?;
         Ok((sessions, throttles))
     }

@@ -177,9 +177,10 @@ pub trait SessionStore: Send + Sync {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
-/// Failed-login counters, shared by every instance through the database.
-/// Each operation must be atomic: two instances counting a failure for the
-/// same key at the same moment must count two.
+/// Attempt counters for throttling, shared by every instance through the
+/// database. Each operation must be one atomic step in the database: two
+/// instances reserving an attempt for the same key at the same moment must
+/// count two, and see two different counts.
 pub trait ThrottleStore: Send + Sync {
     /// The key's record, if it has one.
     fn throttle_state(
@@ -187,15 +188,32 @@ pub trait ThrottleStore: Send + Sync {
         key: &ThrottleKey,
     ) -> impl Future<Output = Result<Option<ThrottleState>, StoreError>> + Send;
 
-    /// Counts one failure at `now` and returns the updated record. A window
-    /// that began at or before `window_cutoff` has ended: the count starts
-    /// again at one, in a window beginning at `now`.
-    fn record_failure(
+    /// Counts one attempt at `now`, before it is checked, and returns the
+    /// record as this attempt left it:
+    ///
+    /// - a key locked at `now` (`locked_until > now`) is left as it is, and
+    ///   its record returned unchanged;
+    /// - a new key, or one whose window began at or before `window_cutoff`,
+    ///   counts one in a window beginning at `now` (lock fields kept);
+    /// - otherwise its count goes up by one.
+    ///
+    /// The caller decides from the returned count whether the attempt may
+    /// be checked; concurrent callers must each see their own count.
+    fn reserve_attempt(
         &self,
         key: &ThrottleKey,
         now: OffsetDateTime,
         window_cutoff: OffsetDateTime,
     ) -> impl Future<Output = Result<ThrottleState, StoreError>> + Send;
+
+    /// Gives back one attempt reserved by
+    /// [`reserve_attempt`](ThrottleStore::reserve_attempt) (its check
+    /// succeeded, or it was refused without a check). The count never goes
+    /// below zero; a key without a record is left alone.
+    fn release_attempt(
+        &self,
+        key: &ThrottleKey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Locks the key until `until`, recording `lockouts` consecutive locks
     /// and starting a new, empty window at `now`.

@@ -1,5 +1,6 @@
-//! Login throttling: how many failed logins an account and a client address
-//! may make, and what a store keeps to enforce it across instances.
+//! Throttling: how many passwords an account and a client address may have
+//! checked, how many accounts an address may create, and what a store keeps
+//! to enforce it across instances.
 
 use std::net::IpAddr;
 use std::time::Duration as StdDuration;
@@ -9,18 +10,26 @@ use time::{Duration, OffsetDateTime};
 
 use crate::Email;
 
-/// Limits on failed logins.
+/// Limits on password checks and on new accounts.
 ///
-/// Within one `window`, an account may fail `account_limit` times and a
-/// client address `address_limit` times (looser: an office behind one NAT
-/// shares an address). Reaching a limit locks that account or address for
+/// Within one `window`, at most `account_limit` passwords are checked for an
+/// account and `address_limit` for a client address (looser: an office
+/// behind one NAT shares an address). The limit bounds *checks*, not
+/// failures seen afterwards: each attempt is counted in the store before its
+/// password is verified, so a burst of simultaneous guesses, on one instance
+/// or several, gets no more checks than the limit; a successful check gives
+/// its count back. A failure at the limit locks that account or address for
 /// `lockout`, doubling with each consecutive lock up to `max_lockout`; a
 /// window without a lock resets the doubling. Locks are short by design: a
 /// stranger can delay a user's login, never take their account away.
 ///
+/// Separately, a client address may create at most `registration_limit`
+/// accounts per `registration_window` (each costs a password hash).
+///
 /// The defaults (5 per account and 50 per address in 15 minutes, locks of
-/// 1 to 15 minutes) keep an attacker far below OWASP ASVS's 100 failed
-/// attempts per hour per account.
+/// 1 to 15 minutes, 20 new accounts per address per hour) keep an attacker
+/// far below OWASP ASVS's 100 failed attempts per hour per account, and
+/// leave room for an office behind one NAT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
     /// Failed logins per account per window before a lock.
@@ -33,6 +42,10 @@ pub struct ThrottlePolicy {
     pub lockout: Duration,
     /// The longest lock.
     pub max_lockout: Duration,
+    /// New accounts per client address per `registration_window`.
+    pub registration_limit: u32,
+    /// The window for counting new accounts.
+    pub registration_window: Duration,
 }
 
 impl Default for ThrottlePolicy {
@@ -43,6 +56,8 @@ impl Default for ThrottlePolicy {
             window: Duration::minutes(15),
             lockout: Duration::minutes(1),
             max_lockout: Duration::minutes(15),
+            registration_limit: 20,
+            registration_window: Duration::hours(1),
         }
     }
 }
@@ -53,8 +68,16 @@ impl ThrottlePolicy {
         Self {
             account_limit: u32::MAX,
             address_limit: u32::MAX,
+            registration_limit: u32::MAX,
             ..Self::default()
         }
+    }
+
+    /// How long a throttle record must be kept to remember everything this
+    /// policy counts: a whole login window and lock, or a registration
+    /// window, whichever is longer.
+    pub fn retention(&self) -> Duration {
+        (self.window + self.max_lockout).max(self.registration_window)
     }
 
     /// How long the lock after `previous` consecutive locks lasts.
@@ -67,34 +90,47 @@ impl ThrottlePolicy {
     }
 }
 
-/// What a failed login is counted against: an account or a client address,
-/// kept as a SHA-256 digest so the throttle table holds no email addresses
-/// or IP addresses in the clear.
+/// What an attempt is counted against: an account's logins, a client
+/// address's logins, or a client address's registrations, kept as a SHA-256
+/// digest so the throttle table holds no email addresses or IP addresses in
+/// the clear.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ThrottleKey([u8; 32]);
 
 impl ThrottleKey {
     /// The key of an account.
     pub fn account(email: &Email) -> Self {
-        Self::digest(b"account:", email.as_str().as_bytes())
+        Self::digest(&[b"account:"], email.as_str().as_bytes())
     }
 
     /// The key of a client address. IPv6 addresses count by their /64
     /// prefix: one subscriber usually holds a whole /64, so counting single
     /// addresses would let them rotate through billions.
     pub fn address(address: IpAddr) -> Self {
+        Self::network(b"", address)
+    }
+
+    /// The key of a client address's registrations, grouped like
+    /// [`ThrottleKey::address`] and counted apart from its logins.
+    pub fn registrations(address: IpAddr) -> Self {
+        Self::network(b"register:", address)
+    }
+
+    fn network(purpose: &[u8], address: IpAddr) -> Self {
         match address {
-            IpAddr::V4(v4) => Self::digest(b"ipv4:", &v4.octets()),
+            IpAddr::V4(v4) => Self::digest(&[purpose, b"ipv4:"], &v4.octets()),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Self::digest(b"ipv4:", &v4.octets()),
-                None => Self::digest(b"ipv6/64:", &v6.octets()[..8]),
+                Some(v4) => Self::digest(&[purpose, b"ipv4:"], &v4.octets()),
+                None => Self::digest(&[purpose, b"ipv6/64:"], &v6.octets()[..8]),
             },
         }
     }
 
-    fn digest(kind: &[u8], value: &[u8]) -> Self {
+    fn digest(kind: &[&[u8]], value: &[u8]) -> Self {
         let mut hasher = Sha256::new();
-        hasher.update(kind);
+        for part in kind {
+            hasher.update(part);
+        }
         hasher.update(value);
         Self(hasher.finalize().into())
     }
@@ -123,7 +159,9 @@ impl std::fmt::Debug for ThrottleKey {
 /// A key's record, as a store returns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleState {
-    /// Failures counted in the current window.
+    /// Attempts counted in the current window: each is counted before its
+    /// check and given back if the check succeeds, so outside a race this is
+    /// the number of failures.
     pub failures: u32,
     /// When the current window began.
     pub window_start: OffsetDateTime,
@@ -141,6 +179,22 @@ impl ThrottleState {
             let left = self.locked_until - now;
             let seconds = left.whole_seconds() + i64::from(left.subsec_nanoseconds() > 0);
             StdDuration::from_secs(seconds.try_into().unwrap_or(0))
+        })
+    }
+
+    /// Why an attempt that brought the key to this record must not be
+    /// checked, as the time to wait: the key is locked, or this attempt is
+    /// past `limit` in the window that began at `window_start` (the wait is
+    /// then until that window ends, at least a second).
+    pub fn refusal(&self, now: OffsetDateTime, limit: u32, window: Duration) -> Option<StdDuration> {
+        self.retry_after(now).or_else(|| {
+            (self.failures > limit).then(|| {
+                let end = ThrottleState {
+                    locked_until: (self.window_start + window).max(now + Duration::seconds(1)),
+                    ..*self
+                };
+                end.retry_after(now).unwrap_or(StdDuration::from_secs(1))
+            })
         })
     }
 }
@@ -178,6 +232,36 @@ mod tests {
     }
 
     #[test]
+    fn refusal_is_a_lock_or_an_exhausted_window() {
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::hours(1);
+        let window = Duration::minutes(15);
+        let state = |failures, locked_until| ThrottleState {
+            failures,
+            window_start: t0,
+            locked_until,
+            lockouts: 0,
+        };
+        let now = t0 + Duration::minutes(5);
+        let unlocked = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(state(5, unlocked).refusal(now, 5, window), None);
+        assert_eq!(
+            state(6, unlocked).refusal(now, 5, window),
+            Some(StdDuration::from_secs(600)),
+            "past the limit: wait for the window to end"
+        );
+        assert_eq!(
+            state(1, now + Duration::seconds(30)).refusal(now, 5, window),
+            Some(StdDuration::from_secs(30)),
+            "locked: wait for the lock to end"
+        );
+        assert_eq!(
+            state(6, unlocked).refusal(t0 + window, 5, window),
+            Some(StdDuration::from_secs(1)),
+            "never a zero wait"
+        );
+    }
+
+    #[test]
     fn keys_separate_kinds_and_group_ipv6_by_prefix() {
         let email = Email::parse("ada@example.com").unwrap();
         let v4: IpAddr = "192.0.2.7".parse().unwrap();
@@ -189,5 +273,10 @@ mod tests {
         assert_eq!(ThrottleKey::address(a), ThrottleKey::address(b));
         assert_ne!(ThrottleKey::address(a), ThrottleKey::address(other));
         assert_ne!(ThrottleKey::account(&email), ThrottleKey::address(v4));
+        assert_ne!(ThrottleKey::registrations(v4), ThrottleKey::address(v4));
+        assert_eq!(
+            ThrottleKey::registrations(a),
+            ThrottleKey::registrations(b)
+        );
     }
 }

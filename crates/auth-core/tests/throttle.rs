@@ -249,10 +249,127 @@ async fn purging_forgets_old_throttle_records() {
             .await;
     }
     assert_eq!(f.auth.purge_expired().await.unwrap().1, 0);
-    f.clock.advance(Duration::minutes(31));
+    // Records are kept as long as the longest thing they count: here the
+    // hour of the registration window.
+    f.clock.advance(Duration::minutes(59));
+    assert_eq!(f.auth.purge_expired().await.unwrap().1, 0);
+    f.clock.advance(Duration::minutes(2));
     assert_eq!(
         f.auth.purge_expired().await.unwrap().1,
         2,
         "the account's and the address's records"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_guesses_get_no_more_checks_than_the_limit() {
+    let f = fixture().await;
+    let before = f.verifies.load(Ordering::SeqCst);
+    let guesses: Vec<_> = (0..25)
+        .map(|n| {
+            let auth = f.auth.clone();
+            tokio::spawn(async move {
+                let wrong = format!("wrong guess {n}");
+                auth.login_from("ada@example.com", &wrong, ip("192.0.2.1"))
+                    .await
+            })
+        })
+        .collect();
+    let (mut checked, mut throttled) = (0, 0);
+    for guess in guesses {
+        match guess.await.expect("login task panicked") {
+            Err(AuthError::InvalidCredentials) => checked += 1,
+            Err(AuthError::Throttled { .. }) => throttled += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!((checked, throttled), (5, 20), "checked vs refused");
+    assert_eq!(
+        f.verifies.load(Ordering::SeqCst) - before,
+        5,
+        "passwords verified"
+    );
+    let locked = f
+        .auth
+        .login_from("ada@example.com", RIGHT, ip("192.0.2.1"))
+        .await;
+    assert!(retry_after(locked) > 0, "the account is locked afterwards");
+}
+
+#[tokio::test]
+async fn a_right_password_at_the_limit_gives_the_address_its_attempt_back() {
+    let f = fixture().await;
+    let policy = ThrottlePolicy {
+        address_limit: 3,
+        ..ThrottlePolicy::default()
+    };
+    let auth = AuthService::builder(f.auth.store().clone())
+        .hasher(BcryptHasher::new(4).unwrap())
+        .clock(f.clock.clone())
+        .throttle_policy(policy)
+        .build()
+        .unwrap();
+    let office = ip("203.0.113.5");
+    for _ in 0..2 {
+        let wrong = auth.login_from("bob@example.com", "wrong", office).await;
+        assert!(matches!(wrong, Err(AuthError::InvalidCredentials)));
+    }
+    for _ in 0..3 {
+        auth.login_from("ada@example.com", RIGHT, office)
+            .await
+            .expect("successful logins do not use up the address's attempts");
+    }
+    let third = auth.login_from("bob@example.com", "wrong", office).await;
+    assert!(matches!(third, Err(AuthError::InvalidCredentials)));
+    assert!(retry_after(auth.login_from("ada@example.com", RIGHT, office).await) > 0);
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_address() {
+    let f = fixture().await;
+    let policy = ThrottlePolicy {
+        registration_limit: 3,
+        ..ThrottlePolicy::default()
+    };
+    let auth = AuthService::builder(f.auth.store().clone())
+        .hasher(BcryptHasher::new(4).unwrap())
+        .clock(f.clock.clone())
+        .throttle_policy(policy)
+        .build()
+        .unwrap();
+    let office = ip("203.0.113.5");
+    let form = |email| Registration {
+        email,
+        name: "Someone",
+        password: "correct horse battery",
+    };
+    let invalid = auth
+        .register_from(form("not an email"), office)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(invalid, AuthError::InvalidInput(_)),
+        "an invalid form is not counted"
+    );
+    for email in ["a@example.com", "b@example.com"] {
+        auth.register_from(form(email), office).await.unwrap();
+    }
+    let taken = auth
+        .register_from(form("ada@example.com"), office)
+        .await
+        .unwrap_err();
+    assert!(matches!(taken, AuthError::EmailTaken), "{taken:?}");
+    match auth.register_from(form("c@example.com"), office).await {
+        Err(AuthError::Throttled { retry_after }) => {
+            assert_eq!(retry_after.as_secs(), 3600, "until the hour's window ends");
+        }
+        other => panic!("expected Throttled, got {other:?}"),
+    }
+    auth.register_from(form("c@example.com"), ip("198.51.100.1"))
+        .await
+        .expect("another address is not limited");
+    f.clock.advance(Duration::hours(1));
+    auth.register_from(form("d@example.com"), office)
+        .await
+        .expect("a new window");
 }

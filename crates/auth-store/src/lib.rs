@@ -296,13 +296,17 @@ impl ThrottleStore for Store {
         dispatch!(self, s => s.throttle_state(key).await)
     }
 
-    async fn record_failure(
+    async fn reserve_attempt(
         &self,
         key: &ThrottleKey,
         now: OffsetDateTime,
         window_cutoff: OffsetDateTime,
     ) -> Result<ThrottleState, StoreError> {
-        dispatch!(self, s => s.record_failure(key, now, window_cutoff).await)
+        dispatch!(self, s => s.reserve_attempt(key, now, window_cutoff).await)
+    }
+
+    async fn release_attempt(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        dispatch!(self, s => s.release_attempt(key).await)
     }
 
     async fn lock(

@@ -8,6 +8,13 @@
 //! written once, here, and instantiated per backend by `impl_sql_store!`.
 //! Generic code over `sqlx::Database` would need a long list of per-type
 //! trait bounds for the same result.
+//!
+//! A statement with `RETURNING` runs inside an explicit transaction that is
+//! committed before the method returns. sqlx's SQLite driver hands back the
+//! returned row before the statement has finished, and SQLite's implicit
+//! transaction commits only when it finishes: without the explicit commit, a
+//! process that exits right after the call loses the write it was told had
+//! happened (sqlx issues #2099 and #3430).
 
 /// Creates an account; returns its id.
 pub const INSERT_USER: &str = "INSERT INTO users (email, name, password_hash, created_at) \
@@ -64,17 +71,24 @@ pub const DELETE_IDLE_SESSIONS: &str = "DELETE FROM sessions WHERE last_seen_at 
 pub const SELECT_THROTTLE: &str = "SELECT failures, window_start, locked_until, lockouts \
      FROM login_throttles WHERE key_digest = $1";
 
-/// Counts a failed login against a throttle key. One statement, so
-/// concurrent failures from several instances all count: a new key starts
-/// at one; an ended window (`$3` is its cutoff) starts over.
-pub const RECORD_FAILURE: &str = "INSERT INTO login_throttles \
+/// Counts an attempt against a throttle key before it is checked. One
+/// statement, so concurrent attempts from several instances each count and
+/// each see their own count: a new key starts at one; a locked key (`$2` is
+/// now) is left as it is; an ended window (`$3` is its cutoff) starts over.
+pub const RESERVE_ATTEMPT: &str = "INSERT INTO login_throttles \
      (key_digest, failures, window_start, locked_until, lockouts) VALUES ($1, 1, $2, 0, 0) \
      ON CONFLICT (key_digest) DO UPDATE SET \
-     failures = CASE WHEN login_throttles.window_start <= $3 THEN 1 \
+     failures = CASE WHEN login_throttles.locked_until > $2 THEN login_throttles.failures \
+                     WHEN login_throttles.window_start <= $3 THEN 1 \
                      ELSE login_throttles.failures + 1 END, \
-     window_start = CASE WHEN login_throttles.window_start <= $3 THEN $2 \
+     window_start = CASE WHEN login_throttles.locked_until > $2 THEN login_throttles.window_start \
+                         WHEN login_throttles.window_start <= $3 THEN $2 \
                          ELSE login_throttles.window_start END \
      RETURNING failures, window_start, locked_until, lockouts";
+
+/// Gives back one counted attempt.
+pub const RELEASE_ATTEMPT: &str = "UPDATE login_throttles SET failures = failures - 1 \
+     WHERE key_digest = $1 AND failures > 0";
 
 /// Locks a throttle key.
 pub const LOCK: &str = "UPDATE login_throttles \
@@ -97,14 +111,18 @@ macro_rules! impl_sql_store {
                 new: auth_core::NewUser,
             ) -> Result<auth_core::User, auth_core::StoreError> {
                 let created_at = $crate::rows::timestamp(new.created_at);
+                // RETURNING runs in an explicit transaction: see the module
+                // documentation.
+                let mut tx = self.pool.begin().await.map_err($crate::error::classify)?;
                 let id: i64 = sqlx::query_scalar($crate::sql::INSERT_USER)
                     .bind(new.email.as_str())
                     .bind(new.name.as_str())
                     .bind(new.password_hash.as_str())
                     .bind(created_at)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err($crate::error::classify_user_insert)?;
+                tx.commit().await.map_err($crate::error::classify)?;
                 Ok(auth_core::User {
                     id: auth_core::UserId::new(id),
                     email: new.email,
@@ -277,20 +295,34 @@ macro_rules! impl_sql_store {
                     .transpose()
             }
 
-            async fn record_failure(
+            async fn reserve_attempt(
                 &self,
                 key: &auth_core::ThrottleKey,
                 now: auth_core::time::OffsetDateTime,
                 window_cutoff: auth_core::time::OffsetDateTime,
             ) -> Result<auth_core::ThrottleState, auth_core::StoreError> {
-                sqlx::query_as::<_, $crate::rows::ThrottleRow>($crate::sql::RECORD_FAILURE)
+                let mut tx = self.pool.begin().await.map_err($crate::error::classify)?;
+                let row = sqlx::query_as::<_, $crate::rows::ThrottleRow>($crate::sql::RESERVE_ATTEMPT)
                     .bind(&key.as_bytes()[..])
                     .bind($crate::rows::timestamp(now))
                     .bind($crate::rows::timestamp(window_cutoff))
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await
-                    .map_err($crate::error::classify)?
-                    .try_into()
+                    .map_err($crate::error::classify)?;
+                tx.commit().await.map_err($crate::error::classify)?;
+                row.try_into()
+            }
+
+            async fn release_attempt(
+                &self,
+                key: &auth_core::ThrottleKey,
+            ) -> Result<(), auth_core::StoreError> {
+                sqlx::query($crate::sql::RELEASE_ATTEMPT)
+                    .bind(&key.as_bytes()[..])
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::classify)?;
+                Ok(())
             }
 
             async fn lock(

@@ -76,6 +76,7 @@ where
         an_ended_window_starts_over,
         a_lock_is_kept_until_cleared,
         concurrent_failures_all_count,
+        released_attempts_are_given_back,
         stale_throttle_records_are_deleted,
     );
     eprintln!("conformance [{label}]: all checks passed");
@@ -354,9 +355,9 @@ fn key(n: u8) -> ThrottleKey {
 async fn fail(store: &impl ThrottleStore, n: u8, at: OffsetDateTime) -> ThrottleState {
     let window = Duration::minutes(15);
     store
-        .record_failure(&key(n), at, at - window)
+        .reserve_attempt(&key(n), at, at - window)
         .await
-        .expect("record failure")
+        .expect("reserve an attempt")
 }
 
 async fn failures_are_counted_per_key_in_a_window(store: impl ConformantStore) {
@@ -399,11 +400,17 @@ async fn a_lock_is_kept_until_cleared(store: impl ConformantStore) {
             lockouts: 3
         }
     );
-    let counted = fail(&store, 1, t0() + Duration::minutes(1)).await;
+    let during = fail(&store, 1, t0() + Duration::minutes(1)).await;
     assert_eq!(
-        (counted.failures, counted.locked_until, counted.lockouts),
+        (during.failures, during.locked_until, during.lockouts),
+        (0, until, 3),
+        "an attempt while locked counts nothing and keeps the lock"
+    );
+    let after = fail(&store, 1, until).await;
+    assert_eq!(
+        (after.failures, after.locked_until, after.lockouts),
         (1, until, 3),
-        "counting keeps the lock"
+        "once the lock is over, attempts count again and the lockouts are remembered"
     );
     store.clear_throttle(&key(1)).await.unwrap();
     assert!(store.throttle_state(&key(1)).await.unwrap().is_none());
@@ -430,6 +437,26 @@ async fn concurrent_failures_all_count(store: impl ConformantStore) {
         seen,
         (1..=TASKS).collect::<Vec<_>>(),
         "each failure counted once"
+    );
+}
+
+async fn released_attempts_are_given_back(store: impl ConformantStore) {
+    fail(&store, 1, t0()).await;
+    fail(&store, 1, t0()).await;
+    store.release_attempt(&key(1)).await.expect("release");
+    let state = store.throttle_state(&key(1)).await.unwrap().unwrap();
+    assert_eq!(state.failures, 1, "one of two attempts given back");
+    store.release_attempt(&key(1)).await.unwrap();
+    store.release_attempt(&key(1)).await.unwrap();
+    let state = store.throttle_state(&key(1)).await.unwrap().unwrap();
+    assert_eq!(state.failures, 0, "the count never goes below zero");
+    store
+        .release_attempt(&key(9))
+        .await
+        .expect("releasing an unknown key is not an error");
+    assert!(
+        store.throttle_state(&key(9)).await.unwrap().is_none(),
+        "releasing creates no record"
     );
 }
 

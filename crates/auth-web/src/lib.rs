@@ -81,7 +81,7 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
     let sessions = config.session_policy().map_err(StartupError::Invalid)?;
     let throttle = config
         .login_throttle
-        .policy()
+        .policy(&config.registration_throttle)
         .map_err(StartupError::Invalid)?;
     let proxies = TrustedProxies::parse(&config.trusted_proxies).map_err(StartupError::Invalid)?;
     let hasher = BcryptHasher::new(config.bcrypt_cost)

@@ -11,9 +11,9 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::form_field::TextField;
-use crate::guards::{CsrfForm, CsrfProtected, SignIn};
+use crate::guards::{ClientAddr, CsrfForm, CsrfProtected, SignIn};
 use crate::page::Page;
-use crate::routes::{login, protected, Reply};
+use crate::routes::{login, protected, wait_in_words, Reply, Throttled};
 use crate::Auth;
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -58,12 +58,14 @@ pub fn form(page: Page<'_>) -> Template {
 }
 
 /// Creates the account and logs it in, replacing any session the browser
-/// had. An email already registered goes to the login page instead.
+/// had. An email already registered goes to the login page instead. Too
+/// many registrations from the client's address answer 429.
 #[post("/register", data = "<form>")]
 pub async fn submit(
     form: CsrfForm<RegisterForm>,
     page: Page<'_>,
     sign_in: SignIn<'_>,
+    client: ClientAddr,
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
     let form = form.0;
@@ -72,7 +74,15 @@ pub async fn submit(
         name: &form.name,
         password: &form.password,
     };
-    match auth.register(registration).await {
+    let again = |errors| {
+        let view = FormView {
+            email: form.email.trim(),
+            name: form.name.trim(),
+            errors,
+        };
+        page.render("register", view)
+    };
+    match auth.register_from(registration, client.0).await {
         Ok(issued) => {
             sign_in.begin(&issued).await?;
             Ok(Reply::Redirect(Flash::success(
@@ -84,15 +94,18 @@ pub async fn submit(
             Redirect::to(uri!(login::form(next = Option::<&str>::None))),
             "Email already registered. Log in instead.",
         ))),
-        Err(AuthError::InvalidInput(errors)) => {
-            let view = FormView {
-                email: form.email.trim(),
-                name: form.name.trim(),
-                errors: messages(&errors),
-            };
-            Ok(Reply::Page((
-                Status::UnprocessableEntity,
-                page.render("register", view),
+        Err(AuthError::InvalidInput(errors)) => Ok(Reply::Page((
+            Status::UnprocessableEntity,
+            again(messages(&errors)),
+        ))),
+        Err(AuthError::Throttled { retry_after }) => {
+            let message = format!(
+                "Too many accounts have been created from your network. Try again in {}.",
+                wait_in_words(retry_after)
+            );
+            Ok(Reply::Throttled(Throttled::new(
+                again(BTreeMap::from([("form", message)])),
+                retry_after,
             )))
         }
         Err(other) => Err(other.into()),
