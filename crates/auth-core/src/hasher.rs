@@ -147,8 +147,8 @@ impl Default for BcryptHasher {
 /// The password as bcrypt gets it: HMAC-SHA-256 under the salt's text, in
 /// base64.
 fn prehash(password: &Password, salt: &str) -> Zeroizing<String> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(salt.as_bytes())
-        .expect("HMAC takes a key of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(salt.as_bytes()).expect("HMAC takes a key of any length");
     mac.update(password.as_bytes());
     Zeroizing::new(STANDARD.encode(mac.finalize().into_bytes()))
 }
@@ -159,8 +159,9 @@ impl PasswordHasher for BcryptHasher {
         getrandom::fill(&mut salt).map_err(HashError::new)?;
         // The salt's text, as bcrypt will write it into the hash.
         let salt_text = BCRYPT_BASE64.encode(salt);
-        let parts = bcrypt::hash_with_salt(prehash(password, &salt_text).as_bytes(), self.cost, salt)
-            .map_err(HashError::new)?;
+        let parts =
+            bcrypt::hash_with_salt(prehash(password, &salt_text).as_bytes(), self.cost, salt)
+                .map_err(HashError::new)?;
         let bcrypt = parts.format_for_version(bcrypt::Version::TwoB);
         debug_assert_eq!(bcrypt.get(SALT), Some(salt_text.as_str()));
         Ok(PasswordHash(format!("{PREHASHED}{bcrypt}")))
@@ -265,7 +266,10 @@ mod tests {
         let first_72 = "k".repeat(72);
         let legacy_72 = PasswordHash::new(bcrypt::hash(&first_72, 4).unwrap());
         assert!(!hasher
-            .verify(&Password::normalize(&format!("{first_72}extra")), &legacy_72)
+            .verify(
+                &Password::normalize(&format!("{first_72}extra")),
+                &legacy_72
+            )
             .unwrap());
     }
 
@@ -274,10 +278,17 @@ mod tests {
         assert!(BcryptHasher::new(3).is_err());
         assert!(BcryptHasher::new(32).is_err());
         let hasher = hasher();
-        for garbage in ["not a hash", "$bcrypt-sha256$v=1", "$bcrypt-sha256$v=1$2b$04$short"] {
+        for garbage in [
+            "not a hash",
+            "$bcrypt-sha256$v=1",
+            "$bcrypt-sha256$v=1$2b$04$short",
+        ] {
             assert!(
                 hasher
-                    .verify(&Password::normalize("whatever1"), &PasswordHash::new(garbage.into()))
+                    .verify(
+                        &Password::normalize("whatever1"),
+                        &PasswordHash::new(garbage.into())
+                    )
                     .is_err(),
                 "{garbage}"
             );

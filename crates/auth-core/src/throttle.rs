@@ -186,7 +186,12 @@ impl ThrottleState {
     /// checked, as the time to wait: the key is locked, or this attempt is
     /// past `limit` in the window that began at `window_start` (the wait is
     /// then until that window ends, at least a second).
-    pub fn refusal(&self, now: OffsetDateTime, limit: u32, window: Duration) -> Option<StdDuration> {
+    pub fn refusal(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+        window: Duration,
+    ) -> Option<StdDuration> {
         self.retry_after(now).or_else(|| {
             (self.failures > limit).then(|| {
                 let end = ThrottleState {
@@ -274,9 +279,6 @@ mod tests {
         assert_ne!(ThrottleKey::address(a), ThrottleKey::address(other));
         assert_ne!(ThrottleKey::account(&email), ThrottleKey::address(v4));
         assert_ne!(ThrottleKey::registrations(v4), ThrottleKey::address(v4));
-        assert_eq!(
-            ThrottleKey::registrations(a),
-            ThrottleKey::registrations(b)
-        );
+        assert_eq!(ThrottleKey::registrations(a), ThrottleKey::registrations(b));
     }
 }

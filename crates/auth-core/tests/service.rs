@@ -341,7 +341,10 @@ async fn a_plain_bcrypt_hash_logs_in_and_is_upgraded() {
         .expect("the old format still verifies");
     let stored = store.find_credentials(&ada.email).await.unwrap().unwrap();
     assert!(
-        stored.password_hash.as_str().starts_with("$bcrypt-sha256$v=1$"),
+        stored
+            .password_hash
+            .as_str()
+            .starts_with("$bcrypt-sha256$v=1$"),
         "upgraded at login"
     );
     auth.login("ada@example.com", "analytical engine")

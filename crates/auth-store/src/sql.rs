@@ -302,13 +302,14 @@ macro_rules! impl_sql_store {
                 window_cutoff: auth_core::time::OffsetDateTime,
             ) -> Result<auth_core::ThrottleState, auth_core::StoreError> {
                 let mut tx = self.pool.begin().await.map_err($crate::error::classify)?;
-                let row = sqlx::query_as::<_, $crate::rows::ThrottleRow>($crate::sql::RESERVE_ATTEMPT)
-                    .bind(&key.as_bytes()[..])
-                    .bind($crate::rows::timestamp(now))
-                    .bind($crate::rows::timestamp(window_cutoff))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err($crate::error::classify)?;
+                let row =
+                    sqlx::query_as::<_, $crate::rows::ThrottleRow>($crate::sql::RESERVE_ATTEMPT)
+                        .bind(&key.as_bytes()[..])
+                        .bind($crate::rows::timestamp(now))
+                        .bind($crate::rows::timestamp(window_cutoff))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err($crate::error::classify)?;
                 tx.commit().await.map_err($crate::error::classify)?;
                 row.try_into()
             }

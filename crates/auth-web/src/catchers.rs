@@ -4,7 +4,9 @@
 
 use rocket::http::{Method, Status};
 use rocket::request::Request;
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
+
+use crate::flash::Flash;
 use rocket::{catch, catchers, uri, Catcher};
 use rocket_dyn_templates::{context, Template};
 

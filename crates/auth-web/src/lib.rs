@@ -12,8 +12,10 @@
 pub mod assets;
 pub mod catchers;
 pub mod config;
+pub mod cookie_policy;
 pub mod db;
 pub mod error;
+pub mod flash;
 pub mod form_field;
 pub mod guards;
 pub mod local_path;
@@ -38,6 +40,7 @@ use thiserror::Error;
 
 use crate::assets::AssetVersion;
 use crate::config::AppConfig;
+use crate::cookie_policy::CookiePolicy;
 use crate::db::AuthDb;
 use crate::guards::TrustedProxies;
 use crate::routes::protected::ProtectedFiles;
@@ -117,7 +120,8 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
             clock,
         }))
         .attach(startup::purge())
-        .manage(SessionCookie::new(config.secure_cookies))
+        .manage(CookiePolicy::new(config.secure_cookies))
+        .manage(SessionCookie::new(CookiePolicy::new(config.secure_cookies)))
         .manage(proxies)
         .manage(assets)
         .manage(ProtectedFiles(files_dir))

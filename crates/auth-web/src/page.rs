@@ -2,11 +2,12 @@
 
 use auth_core::{PasswordPolicy, User};
 use rocket::outcome::try_outcome;
-use rocket::request::{self, FlashMessage, FromRequest, Request};
+use rocket::request::{self, FromRequest, Request};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::assets::AssetVersion;
+use crate::flash::FlashMessage;
 use crate::guards::{CsrfToken, Visitor};
 use crate::Auth;
 
@@ -15,7 +16,7 @@ use crate::Auth;
 /// bar's logout form and the page's own forms.
 pub struct Page<'r> {
     user: Option<User>,
-    flash: Option<FlashMessage<'r>>,
+    flash: Option<FlashMessage>,
     csrf: Option<CsrfToken>,
     password_min_chars: usize,
     asset_version: &'r str,
@@ -101,7 +102,7 @@ impl<'r> FromRequest<'r> for Page<'r> {
         let visitor = try_outcome!(req.guard::<Visitor>().await);
         let csrf = try_outcome!(req.guard::<CsrfToken>().await);
         let flash = req
-            .guard::<Option<FlashMessage<'r>>>()
+            .guard::<Option<FlashMessage>>()
             .await
             .succeeded()
             .flatten();

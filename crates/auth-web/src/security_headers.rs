@@ -1,7 +1,7 @@
 //! Security headers on every response.
 
 use rocket::fairing::{Fairing, Info, Kind};
-use rocket::http::Header;
+use rocket::http::{Header, Status};
 use rocket::shield::{Frame, Hsts, NoSniff, Referrer, Shield};
 use rocket::{Request, Response};
 
@@ -22,8 +22,8 @@ pub fn shield(https: bool) -> Shield {
 
 /// The headers Shield does not set. The CSP allows scripts, styles, images
 /// and fonts from this site only (no inline script, no `eval`), forms that
-/// post only here, no framing and no plugins. Every response except public
-/// static assets gets `Cache-Control: no-store`: pages carry the visitor's
+/// post only here, no framing and no plugins. Every response except a
+/// static asset actually served gets `Cache-Control: no-store`: pages carry the visitor's
 /// name or a per-visitor CSRF token, and the back button after logout must
 /// not show a protected page from the cache.
 pub struct SecurityHeaders;
@@ -48,7 +48,11 @@ impl Fairing for SecurityHeaders {
         ));
         res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
         res.set_header(Header::new("Cross-Origin-Resource-Policy", "same-origin"));
-        let cache = if req.uri().path().starts_with("/static/") {
+        // Only a static file actually served may be kept by shared caches: an
+        // error page under /static/ is rendered for the visitor, with their
+        // name and CSRF token.
+        let served = res.status().class().is_success() || res.status() == Status::NotModified;
+        let cache = if served && req.uri().path().starts_with("/static/") {
             "public, max-age=3600"
         } else {
             "no-store"

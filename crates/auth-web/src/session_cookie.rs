@@ -1,41 +1,39 @@
 //! The cookie that carries a session token.
 
 use auth_core::{IssuedSession, SessionToken};
-use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::http::CookieJar;
+
+use crate::cookie_policy::{CookieName, CookiePolicy};
 
 /// How the session cookie is written: a private cookie (encrypted and
-/// authenticated with the secret key), `HttpOnly` so scripts cannot read
-/// it, `SameSite=Lax` so other sites cannot send it with their forms, on
-/// path `/`, expiring with the session. With `secure`, it is also `Secure`
-/// and named with the `__Host-` prefix, which browsers only accept from an
-/// HTTPS origin, for the whole host.
+/// authenticated with the secret key) with the site's [`CookiePolicy`]
+/// (`HttpOnly` so scripts cannot read it, `SameSite=Lax` so other sites
+/// cannot send it with their forms, `Secure` and `__Host-session` over
+/// HTTPS), expiring with the session.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionCookie {
-    secure: bool,
+    policy: CookiePolicy,
 }
 
 impl SessionCookie {
-    /// The cookie's name over plain HTTP.
-    pub const NAME: &'static str = "session";
-    /// The cookie's name when `Secure`.
-    pub const SECURE_NAME: &'static str = "__Host-session";
+    /// The cookie's names.
+    pub const NAME: CookieName = CookieName {
+        plain: "session",
+        host: "__Host-session",
+    };
 
-    /// Cookie settings; `secure` for sites served over HTTPS.
-    pub fn new(secure: bool) -> Self {
-        Self { secure }
+    /// The session cookie under `policy`.
+    pub fn new(policy: CookiePolicy) -> Self {
+        Self { policy }
     }
 
     fn name(self) -> &'static str {
-        if self.secure {
-            Self::SECURE_NAME
-        } else {
-            Self::NAME
-        }
+        self.policy.name(Self::NAME)
     }
 
-    /// Whether cookies are marked `Secure`.
-    pub fn secure(self) -> bool {
-        self.secure
+    /// The site's cookie policy.
+    pub fn policy(self) -> CookiePolicy {
+        self.policy
     }
 
     /// The token the browser sent, if it is well-formed and was sealed with
@@ -48,17 +46,15 @@ impl SessionCookie {
     /// Hands a new session to the browser.
     pub fn set(self, jar: &CookieJar<'_>, issued: &IssuedSession) {
         let max_age = auth_core::time::Duration::try_from(issued.max_age()).unwrap_or_default();
-        let cookie = Cookie::build((self.name(), issued.token.expose_secret().to_owned()))
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(self.secure)
-            .max_age(max_age);
+        let mut cookie = self
+            .policy
+            .cookie(Self::NAME, issued.token.expose_secret().to_owned());
+        cookie.set_max_age(max_age);
         jar.add_private(cookie);
     }
 
     /// Tells the browser to forget its session cookie.
     pub fn clear(self, jar: &CookieJar<'_>) {
-        jar.remove_private(Cookie::build(self.name()).path("/"));
+        self.policy.remove_private(jar, Self::NAME);
     }
 }

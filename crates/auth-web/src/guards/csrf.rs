@@ -21,12 +21,12 @@ use base64::Engine as _;
 use rocket::data::{self, Data, FromData};
 use rocket::form::{Form, FromForm};
 use rocket::http::uri::Host;
-use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::http::{CookieJar, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use subtle::ConstantTimeEq;
 
-use crate::session_cookie::SessionCookie;
+use crate::cookie_policy::{CookieName, CookiePolicy};
 
 const SECRET_BYTES: usize = 32;
 
@@ -43,39 +43,28 @@ impl CsrfToken {
 
     /// Replaces the visitor's secret: after a login or logout, forms from
     /// before no longer post.
-    pub fn rotate(jar: &CookieJar<'_>, secure: bool) -> Result<(), getrandom::Error> {
-        new_secret(jar, secure).map(|_| ())
+    pub fn rotate(jar: &CookieJar<'_>, policy: CookiePolicy) -> Result<(), getrandom::Error> {
+        new_secret(jar, policy).map(|_| ())
     }
 }
 
-fn cookie_name(secure: bool) -> &'static str {
-    if secure {
-        "__Host-csrf"
-    } else {
-        "csrf"
-    }
-}
+const COOKIE: CookieName = CookieName {
+    plain: "csrf",
+    host: "__Host-csrf",
+};
 
-fn secure(req: &Request<'_>) -> bool {
-    req.rocket()
-        .state::<SessionCookie>()
-        .is_some_and(|c| c.secure())
-}
-
-fn current_secret(jar: &CookieJar<'_>, secure: bool) -> Option<[u8; SECRET_BYTES]> {
-    let cookie = jar.get_private(cookie_name(secure))?;
+fn current_secret(jar: &CookieJar<'_>, policy: CookiePolicy) -> Option<[u8; SECRET_BYTES]> {
+    let cookie = jar.get_private(policy.name(COOKIE))?;
     URL_SAFE_NO_PAD.decode(cookie.value()).ok()?.try_into().ok()
 }
 
-fn new_secret(jar: &CookieJar<'_>, secure: bool) -> Result<[u8; SECRET_BYTES], getrandom::Error> {
+fn new_secret(
+    jar: &CookieJar<'_>,
+    policy: CookiePolicy,
+) -> Result<[u8; SECRET_BYTES], getrandom::Error> {
     let mut secret = [0u8; SECRET_BYTES];
     getrandom::fill(&mut secret)?;
-    let cookie = Cookie::build((cookie_name(secure), URL_SAFE_NO_PAD.encode(secret)))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure);
-    jar.add_private(cookie);
+    jar.add_private(policy.cookie(COOKIE, URL_SAFE_NO_PAD.encode(secret)));
     Ok(secret)
 }
 
@@ -106,11 +95,11 @@ impl<'r> FromRequest<'r> for CsrfToken {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        let secure = secure(req);
+        let policy = CookiePolicy::of(req);
         let jar = req.cookies();
-        let secret = match current_secret(jar, secure) {
+        let secret = match current_secret(jar, policy) {
             Some(secret) => Ok(secret),
-            None => new_secret(jar, secure),
+            None => new_secret(jar, policy),
         };
         match secret.and_then(|secret| mask(&secret)) {
             Ok(token) => Outcome::Success(CsrfToken(token)),
@@ -184,7 +173,7 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send> FromData<'r> for CsrfForm<T> {
             }
             Outcome::Forward(forward) => return Outcome::Forward(forward),
         };
-        let valid = current_secret(req.cookies(), secure(req))
+        let valid = current_secret(req.cookies(), CookiePolicy::of(req))
             .is_some_and(|secret| unmask_matches(form.csrf_token(), &secret));
         if valid {
             Outcome::Success(CsrfForm(form))

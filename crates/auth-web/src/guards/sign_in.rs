@@ -28,7 +28,7 @@ impl SignIn<'_> {
             self.auth.logout(previous).await?;
         }
         self.cookie.set(self.jar, issued);
-        CsrfToken::rotate(self.jar, self.cookie.secure())?;
+        CsrfToken::rotate(self.jar, self.cookie.policy())?;
         Ok(())
     }
 }

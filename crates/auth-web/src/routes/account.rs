@@ -3,7 +3,9 @@
 use auth_core::time::OffsetDateTime;
 use auth_core::{AuthError, SessionSummary};
 use rocket::http::Status;
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
+
+use crate::flash::Flash;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use rocket_dyn_templates::Template;
 use serde::Serialize;

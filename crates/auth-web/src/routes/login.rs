@@ -2,7 +2,9 @@
 
 use auth_core::AuthError;
 use rocket::http::Status;
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
+
+use crate::flash::Flash;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use rocket_dyn_templates::Template;
 use serde::Serialize;

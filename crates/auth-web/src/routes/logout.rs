@@ -2,7 +2,9 @@
 //! image on another site cannot log anyone out.
 
 use rocket::http::CookieJar;
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
+
+use crate::flash::Flash;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use rocket_dyn_templates::{context, Template};
 
@@ -48,7 +50,7 @@ pub async fn submit(
     let _ = form;
     let token = cookie.token(jar);
     cookie.clear(jar);
-    CsrfToken::rotate(jar, cookie.secure())?;
+    CsrfToken::rotate(jar, cookie.policy())?;
     if let Some(token) = token {
         auth.logout(&token).await?;
     }

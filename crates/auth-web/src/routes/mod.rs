@@ -1,6 +1,8 @@
 //! The routes, one file per area.
 
-use rocket::response::{Flash, Redirect};
+use rocket::response::Redirect;
+
+use crate::flash::Flash;
 use rocket::Route;
 use rocket_dyn_templates::Template;
 

@@ -4,6 +4,7 @@
 mod common;
 
 mod account;
+mod cookies;
 mod home;
 mod hostile_input;
 mod login;

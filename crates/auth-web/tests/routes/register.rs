@@ -149,3 +149,48 @@ async fn the_minimum_length_is_configurable_and_shown_on_the_form() {
     let response = app.register("ada@example.com", "Ada", "twelve chars").await;
     assert_eq!(location(&response), Some("/secrets"));
 }
+
+/// The password fields never carry a `maxlength` (a browser would cut a
+/// pasted password short without a word); long passwords in any script
+/// register and log in, and every character counts.
+#[tokio::test]
+async fn long_passwords_in_any_script_work_and_are_never_cut() {
+    let app = app().await;
+    for page in ["/register", "/login"] {
+        let (_, html) = app.get(page).await;
+        for input in html.split("<input").skip(1) {
+            let tag = input.split('>').next().unwrap_or_default();
+            if tag.contains(r#"type="password""#) {
+                assert!(!tag.contains("maxlength="), "{page}: {tag}");
+            }
+        }
+    }
+    let ascii = "correct horse ".repeat(7) + "battery st"; // 108 characters
+    let cjk = "漢字仮名交じり文".repeat(8); // 64 characters, 192 bytes
+    for (email, password) in [
+        ("ascii@example.com", ascii.as_str()),
+        ("cjk@example.com", cjk.as_str()),
+    ] {
+        let response = app.register(email, "Long", password).await;
+        assert_eq!(response.status(), Status::SeeOther, "{email} registers");
+        drop(response);
+        app.logout().await;
+        let cut: String = {
+            let mut chars: Vec<char> = password.chars().collect();
+            let last = chars.len() - 1;
+            chars[last] = if chars[last] == 'X' { 'Y' } else { 'X' };
+            chars.into_iter().collect()
+        };
+        let wrong = app.login(email, &cut).await;
+        assert_eq!(
+            wrong.status(),
+            Status::Unauthorized,
+            "{email}: a password differing only at its end (past byte 72) fails"
+        );
+        drop(wrong);
+        let right = app.login(email, password).await;
+        assert_eq!(right.status(), Status::SeeOther, "{email} logs in");
+        drop(right);
+        app.logout().await;
+    }
+}

@@ -281,3 +281,34 @@ async fn the_session_token_never_appears_in_a_url_or_a_page() {
         "sealed, not plain"
     );
 }
+
+#[tokio::test]
+async fn only_static_files_actually_served_are_publicly_cacheable() {
+    let app = app().await;
+    app.register("ada@example.com", "Ada", "analytical engine")
+        .await;
+    let served = app.client.get("/static/style.css").dispatch().await;
+    assert_eq!(served.status(), Status::Ok);
+    assert_eq!(
+        served.headers().get_one("Cache-Control"),
+        Some("public, max-age=3600")
+    );
+    for missing in [
+        "/static/nope.css",
+        "/static/files/cheat_sheet.pdf",
+        "/static/",
+    ] {
+        let response = app.client.get(missing).dispatch().await;
+        assert_eq!(response.status(), Status::NotFound, "{missing}");
+        assert_eq!(
+            response.headers().get_one("Cache-Control"),
+            Some("no-store"),
+            "{missing}: an error page carries the visitor's name and CSRF token"
+        );
+        let html = response.into_string().await.unwrap();
+        assert!(
+            html.contains("Ada"),
+            "{missing}: rendered for the logged-in user"
+        );
+    }
+}

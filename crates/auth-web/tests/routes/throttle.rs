@@ -171,3 +171,58 @@ async fn unusable_throttle_settings_stop_the_start() {
         );
     }
 }
+
+#[tokio::test]
+async fn registrations_are_limited_per_address_with_429_and_retry_after() {
+    let app = app_with(tempfile::tempdir().unwrap(), |f| {
+        f.merge(("registration_throttle.limit", 2))
+    })
+    .await;
+    let register = |email: &'static str, remote: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .post_from(
+                    remote,
+                    &[],
+                    "/register",
+                    &[("email", email), ("name", "Someone"), ("password", RIGHT)],
+                )
+                .await;
+            let status = response.status();
+            let retry_after = response.headers().get_one("Retry-After").map(str::to_owned);
+            let html = response.into_string().await.unwrap_or_default();
+            (status, retry_after, html)
+        }
+    };
+    for email in ["a@example.com", "b@example.com"] {
+        let (status, _, _) = register(email, "192.0.2.1:4000").await;
+        assert_eq!(status, Status::SeeOther, "{email} registers");
+        app.logout().await;
+    }
+    let (status, retry_after, html) = register("c@example.com", "192.0.2.1:4000").await;
+    assert_eq!(status, Status::TooManyRequests);
+    assert_eq!(retry_after.as_deref(), Some("3600"));
+    assert!(
+        html.contains(
+            "Too many accounts have been created from your network. Try again in 60 minutes."
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"value="c@example.com""#),
+        "the email is kept"
+    );
+    assert_eq!(
+        app.get("/secrets").await.0,
+        Status::SeeOther,
+        "no account made"
+    );
+
+    let (status, _, _) = register("c@example.com", "198.51.100.7:4000").await;
+    assert_eq!(status, Status::SeeOther, "another address is not limited");
+    app.logout().await;
+    app.clock.advance(Duration::hours(1));
+    let (status, _, _) = register("d@example.com", "192.0.2.1:4000").await;
+    assert_eq!(status, Status::SeeOther, "a new hour, a new window");
+}

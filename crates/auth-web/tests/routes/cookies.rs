@@ -1,0 +1,128 @@
+//! Every cookie the site sets, and every removal, carries the same
+//! attributes: HttpOnly, SameSite=Lax, Path=/, and Secure with the __Host-
+//! prefix in secure mode.
+
+use rocket::http::Status;
+
+use crate::common::{app, app_with, TestApp};
+
+fn set_cookies(response: &rocket::local::asynchronous::LocalResponse<'_>) -> Vec<String> {
+    response
+        .headers()
+        .get("Set-Cookie")
+        .map(str::to_owned)
+        .collect()
+}
+
+fn named<'a>(cookies: &'a [String], name: &str) -> &'a str {
+    cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
+}
+
+fn attributes(cookie: &str) -> Vec<String> {
+    cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_owned())
+        .collect()
+}
+
+fn assert_site_attributes(cookie: &str, secure: bool) {
+    let attributes = attributes(cookie);
+    for wanted in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(
+            attributes.iter().any(|a| a == wanted),
+            "{wanted} missing from {cookie}"
+        );
+    }
+    assert_eq!(
+        attributes.iter().any(|a| a == "Secure"),
+        secure,
+        "Secure in {cookie}"
+    );
+    assert!(!cookie.contains("Domain="), "{cookie}");
+}
+
+async fn secure_app() -> TestApp {
+    app_with(tempfile::tempdir().unwrap(), |f| {
+        f.merge(("secure_cookies", true))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_flash_cookie_is_http_only_and_lax_over_http() {
+    let app = app().await;
+    let response = app
+        .register("ada@example.com", "Ada", "analytical engine")
+        .await;
+    let cookies = set_cookies(&response);
+    let flash = named(&cookies, "flash");
+    assert_site_attributes(flash, false);
+    assert!(
+        attributes(flash).iter().any(|a| a == "Max-Age=300"),
+        "{flash}"
+    );
+    drop(response);
+    let (status, html) = app.get("/secrets").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("Your account has been created"), "shown once");
+    let (_, html) = app.get("/secrets").await;
+    assert!(
+        !html.contains("Your account has been created"),
+        "and only once"
+    );
+}
+
+#[tokio::test]
+async fn in_secure_mode_the_flash_cookie_is_secure_with_the_host_prefix() {
+    let app = secure_app().await;
+    let response = app
+        .register("ada@example.com", "Ada", "analytical engine")
+        .await;
+    let cookies = set_cookies(&response);
+    assert_site_attributes(named(&cookies, "__Host-flash"), true);
+    drop(response);
+    let response = app.client.get("/secrets").dispatch().await;
+    let cookies = set_cookies(&response);
+    let removal = named(&cookies, "__Host-flash");
+    assert_site_attributes(removal, true);
+    assert!(removal.contains("Max-Age=0"), "{removal}");
+    let html = response.into_string().await.unwrap();
+    assert!(html.contains("Your account has been created"));
+}
+
+#[tokio::test]
+async fn in_secure_mode_logout_removes_the_session_cookie_with_its_attributes() {
+    let app = secure_app().await;
+    let response = app
+        .register("ada@example.com", "Ada", "analytical engine")
+        .await;
+    let cookies = set_cookies(&response);
+    assert_site_attributes(named(&cookies, "__Host-session"), true);
+    assert_site_attributes(named(&cookies, "__Host-csrf"), true);
+    drop(response);
+    let response = app.logout().await;
+    let cookies = set_cookies(&response);
+    let removal = named(&cookies, "__Host-session");
+    assert_site_attributes(removal, true);
+    assert!(
+        removal.contains("Max-Age=0") || removal.contains("Expires="),
+        "a removal: {removal}"
+    );
+    assert_site_attributes(named(&cookies, "__Host-csrf"), true);
+}
+
+#[tokio::test]
+async fn over_http_logout_removes_the_session_cookie_with_its_attributes() {
+    let app = app().await;
+    app.register("ada@example.com", "Ada", "analytical engine")
+        .await;
+    let response = app.logout().await;
+    let cookies = set_cookies(&response);
+    let removal = named(&cookies, "session");
+    assert_site_attributes(removal, false);
+    assert!(removal.contains("Max-Age=0"), "{removal}");
+}
