@@ -124,6 +124,56 @@ async fn walk_the_original_flow(b: Browser, base: String, downloads: PathBuf) {
         .await;
 }
 
+/// Long passwords, typed into the real forms: a 100-character ASCII one and
+/// a 64-character CJK one reach the server whole (no `maxlength` cuts them),
+/// register, and log in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_passwords_register_and_log_in_in_chromium() {
+    let Some(tools) = chrome::tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let driver = ChromeDriver::start(&tools).await;
+    let base = server.base.clone();
+    driver
+        .run(move |b| async move {
+            let ascii: String = "correct-horse-battery-staple-"
+                .chars()
+                .cycle()
+                .take(100)
+                .collect();
+            let cjk = "漢字仮名交じり文".repeat(8);
+            for (email, password) in [("ascii@example.com", ascii), ("cjk@example.com", cjk)] {
+                let length = password.chars().count();
+                b.goto(&format!("{base}/register")).await;
+                b.fill("#email", email).await;
+                b.fill("#name", "Long Password").await;
+                b.fill("#password", &password).await;
+                assert_eq!(
+                    b.value("#password").await.chars().count(),
+                    length,
+                    "{email}: the field kept every character"
+                );
+                b.click(SUBMIT).await;
+                b.wait_for_text("main h1", "Welcome, Long Password").await;
+                b.click(LOGOUT_BUTTON).await;
+                b.wait_for_text(".flash", "You have been logged out.").await;
+
+                b.goto(&format!("{base}/login")).await;
+                b.fill("#email", email).await;
+                b.fill("#password", &password).await;
+                assert_eq!(b.value("#password").await.chars().count(), length);
+                b.click(SUBMIT).await;
+                b.wait_for_text("main h1", "Welcome, Long Password").await;
+                b.click(LOGOUT_BUTTON).await;
+                b.wait_for_text(".flash", "You have been logged out.").await;
+            }
+        })
+        .await;
+    server.stop().await;
+}
+
 /// The pages whose screenshots are kept in `docs/screenshots/`.
 const DOCUMENTED: &[&str] = &["home", "register-error", "login-flash", "secrets"];
 

@@ -47,3 +47,31 @@ async fn a_restart_keeps_accounts_and_logged_in_browsers() {
     assert_eq!(login.url().path(), "/secrets", "the account survived");
     second.stop().await;
 }
+
+/// Wrong passwords for one account sent at the same moment: the throttle
+/// counts each before its check, so no more than the limit (5) are checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_wrong_passwords_get_no_more_checks_than_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let ada = browser(Arc::new(Jar::default()));
+    support::register(&ada, &server, "ada@example.com", "Ada", "analytical engine").await;
+
+    let burst = support::guess_at_once(&[&server], "ada@example.com", 25).await;
+    assert_eq!(
+        burst,
+        support::Burst {
+            checked: 5,
+            throttled: 20,
+            other: vec![]
+        }
+    );
+    let attacker = browser(Arc::new(Jar::default()));
+    let locked = support::login(&attacker, &server, "ada@example.com", "analytical engine").await;
+    assert_eq!(
+        locked.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked afterwards"
+    );
+    server.stop().await;
+}

@@ -277,6 +277,30 @@ async fn the_login_throttle_holds_across_instances() {
     schema.drop().await.unwrap();
 }
 
+/// Wrong passwords for one account sent at the same moment to two
+/// instances on one database: together they check no more than the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_wrong_passwords_across_instances_get_no_more_checks_than_the_limit() {
+    let Some(url) = postgres_url() else { return };
+    let schema = TestSchema::create(&url).await.unwrap();
+    let (a, b, _dir) = two_instances(schema.url()).await;
+    let ada = browser(Arc::new(Jar::default()));
+    support::register(&ada, &a, "ada@example.com", "Ada", "analytical engine").await;
+
+    let burst = support::guess_at_once(&[&a, &b], "ada@example.com", 24).await;
+    assert_eq!(
+        burst,
+        support::Burst {
+            checked: 5,
+            throttled: 19,
+            other: vec![]
+        }
+    );
+    a.stop().await;
+    b.stop().await;
+    schema.drop().await.unwrap();
+}
+
 /// A database of its own, since the outage is made by refusing connections
 /// to the whole database.
 async fn create_database(admin: &PgStore, name: &str) {

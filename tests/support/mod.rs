@@ -233,3 +233,60 @@ pub async fn walk_the_original_flow(server: &Server) {
     assert_eq!(logged_in.url().path(), "/secrets");
     assert!(logged_in.text().await.unwrap().contains("Welcome, Ada"));
 }
+
+/// How a burst of simultaneous wrong passwords was answered.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Burst {
+    /// 401: the password was checked and was wrong.
+    pub checked: usize,
+    /// 429: refused by the throttle without a check.
+    pub throttled: usize,
+    /// Anything else, by status.
+    pub other: Vec<u16>,
+}
+
+/// Sends `guesses` wrong passwords for `email` at the same moment, spread
+/// over `servers` in turn, each from its own browser: every browser first
+/// loads the login form, then all posts go out together.
+pub async fn guess_at_once(servers: &[&Server], email: &str, guesses: usize) -> Burst {
+    let mut ready = Vec::with_capacity(guesses);
+    for n in 0..guesses {
+        let server = servers[n % servers.len()];
+        let client = browser_no_redirects(Arc::new(Jar::default()));
+        let url = server.url("/login");
+        let (_, html) = page(&client, &url).await;
+        ready.push((client, url, csrf(&html), format!("wrong guess {n}")));
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(guesses));
+    let posts: Vec<_> = ready
+        .into_iter()
+        .map(|(client, url, token, password)| {
+            let start = start.clone();
+            let email = email.to_owned();
+            tokio::spawn(async move {
+                let fields = [
+                    ("email", email.as_str()),
+                    ("password", password.as_str()),
+                    ("csrf_token", token.as_str()),
+                ];
+                start.wait().await;
+                client
+                    .post(&url)
+                    .form(&fields)
+                    .send()
+                    .await
+                    .expect("POST")
+                    .status()
+            })
+        })
+        .collect();
+    let mut burst = Burst::default();
+    for post in posts {
+        match post.await.expect("request task") {
+            StatusCode::UNAUTHORIZED => burst.checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => burst.throttled += 1,
+            other => burst.other.push(other.as_u16()),
+        }
+    }
+    burst
+}
