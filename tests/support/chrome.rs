@@ -7,10 +7,9 @@
 //! `tests/vendor/axe-core/`.
 
 use std::future::Future;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use fantoccini::error::CmdError;
@@ -28,9 +27,6 @@ const RECORD_CSP_VIOLATIONS: &str = "window.__cspViolations = [];
     document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(
         `${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile || ''}:${e.lineNumber}`));";
 
-const SKIP_NOTE: &str = "note: browser tests skipped: install chromium and chromium-driver \
-     (apt-get install chromium chromium-driver) to run them";
-
 /// Where the browser and its driver are: `/usr/bin/chromium` and
 /// `/usr/bin/chromedriver`, or `$CHROMIUM` and `$CHROMEDRIVER`.
 pub struct Tools {
@@ -38,10 +34,10 @@ pub struct Tools {
     chromedriver: PathBuf,
 }
 
-/// The browser and driver, or `None` after a one-line note on stderr (once
-/// per test binary) when either is missing: the tests then pass without
-/// running.
-pub fn tools() -> Option<Tools> {
+/// The browser and driver. The tests that call this are ignored unless
+/// asked for; asked for without the tools, they fail here and say how to
+/// install them.
+pub fn tools() -> Tools {
     let find = |var: &str, default: &str| {
         std::env::var_os(var)
             .map(PathBuf::from)
@@ -51,15 +47,14 @@ pub fn tools() -> Option<Tools> {
         chromium: find("CHROMIUM", "/usr/bin/chromium"),
         chromedriver: find("CHROMEDRIVER", "/usr/bin/chromedriver"),
     };
-    if tools.chromium.is_file() && tools.chromedriver.is_file() {
-        return Some(tools);
-    }
-    static NOTE: Once = Once::new();
-    NOTE.call_once(|| {
-        // Straight to stderr: the test harness captures `eprintln!`.
-        let _ = writeln!(std::io::stderr(), "{SKIP_NOTE}");
-    });
-    None
+    assert!(
+        tools.chromium.is_file() && tools.chromedriver.is_file(),
+        "no {} or {}: apt-get install chromium chromium-driver, or set $CHROMIUM and \
+         $CHROMEDRIVER",
+        tools.chromium.display(),
+        tools.chromedriver.display()
+    );
+    tools
 }
 
 /// A running chromedriver, with its own temporary directory for the

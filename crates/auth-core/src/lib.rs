@@ -94,11 +94,14 @@
 //!
 //! # Throttling
 //!
-//! [`AuthService::login_from`] counts failures per account and per client
-//! address in the store, so every instance sharing the database sees them;
-//! at the [`ThrottlePolicy`]'s limits the account or address is locked for a
-//! short, growing time and every attempt, the right password included, is
-//! [`AuthError::Throttled`] without any hashing. Determining the client's
+//! [`AuthService::login_from`] counts attempts per account and per client
+//! address in the store, *before* checking each password, in one atomic
+//! step, so every instance sharing the database sees them and simultaneous
+//! guesses get no more checks than the limit. At the [`ThrottlePolicy`]'s
+//! limits the account or address is locked for a short, growing time and
+//! every attempt, the right password included, is [`AuthError::Throttled`]
+//! without any hashing. [`AuthService::register_from`] limits new accounts
+//! per address the same way. Determining the client's
 //! address (behind proxies, which headers to believe) is the caller's job.
 //!
 //! # Testing code built on it
@@ -118,13 +121,14 @@
 //!   session tokens; a copy of the database does not let anyone take over a
 //!   session. Lookups by digest need no constant-time comparison (a digest
 //!   cannot be turned back into a token).
-//! - **Passwords:** bcrypt (default cost 12, hashes upgraded at login when
-//!   the cost rises), salted per hash; verification compares in constant
-//!   time. Passwords are NFKC-normalised and must have at least 8
-//!   characters (configurable) and at most 72 bytes, because bcrypt ignores
-//!   everything after byte 72: longer passwords are refused, never
-//!   truncated. Common passwords and the account's own email or name are
-//!   refused.
+//! - **Passwords:** bcrypt (default cost 12) over an HMAC-SHA-256 pre-hash
+//!   keyed with the hash's salt, so every character counts and nothing is
+//!   cut at bcrypt's 72 bytes (see [`BcryptHasher`]); salted per hash;
+//!   verification compares in constant time. Hashes of an older format or a
+//!   lower cost are upgraded at the next login. Passwords are
+//!   NFKC-normalised and must have 8 (configurable) to 128 characters in
+//!   any script: longer ones are refused, never truncated. Common passwords
+//!   and the account's own email or name are refused.
 //! - **No account enumeration at login:** an unknown email is verified
 //!   against a dummy hash of the same cost, so it takes as long as a wrong
 //!   password and returns the same [`AuthError::InvalidCredentials`].
@@ -148,8 +152,9 @@
 //!   token, and `Cache-Control: no-store` on logged-in pages.
 //! - **The client address** for [`AuthService::login_from`]: the TCP peer,
 //!   or a proxy header only from proxies you trust.
-//! - **Rate limits elsewhere**: registration and other endpoints are not
-//!   throttled by this crate.
+//! - **Rate limits elsewhere**: [`AuthService::register_from`] limits new
+//!   accounts per address and the login methods limit password checks;
+//!   anything else the application adds is its own to limit.
 //! - **Keep the store's database private**: it holds password hashes.
 //!
 //! # Runtime and features
