@@ -34,14 +34,59 @@ pub enum AuthError {
     #[error(transparent)]
     Hashing(#[from] HashError),
     /// The operating system's random number generator failed.
-    #[error("no randomness available: {0}")]
-    Random(getrandom::Error),
+    #[error(transparent)]
+    Random(#[from] RandomError),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
 }
 
+/// The operating system's random number generator failed: no token, salt
+/// or key could be made. Rare, and not worth retrying at once.
+#[derive(Debug, Error)]
+#[error("no randomness available: {0}")]
+pub struct RandomError(getrandom::Error);
+
+impl RandomError {
+    /// Fills `bytes` from the operating system's generator.
+    pub fn fill(bytes: &mut [u8]) -> Result<(), RandomError> {
+        getrandom::fill(bytes).map_err(RandomError)
+    }
+}
+
 impl AuthError {
+    /// [`AuthError::EmailTaken`].
+    pub fn is_email_taken(&self) -> bool {
+        matches!(self, Self::EmailTaken)
+    }
+
+    /// [`AuthError::InvalidCredentials`].
+    pub fn is_invalid_credentials(&self) -> bool {
+        matches!(self, Self::InvalidCredentials)
+    }
+
+    /// [`AuthError::InvalidInput`]: the problems, field by field.
+    pub fn input_errors(&self) -> Option<&InputErrors> {
+        match self {
+            Self::InvalidInput(errors) => Some(errors),
+            _ => None,
+        }
+    }
+
+    /// [`AuthError::Throttled`]: how long to wait (for `Retry-After`).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Throttled { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// Whether the caller can do nothing about it but report it: the store,
+    /// the hasher or the random number generator failed (a 5xx, logged).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Hashing(_) | Self::Random(_) | Self::Store(_))
+    }
+
     /// Whether trying again later may succeed: the database was unreachable
     /// or busy ([`StoreError::Unavailable`]). A good reason for a 503 with
     /// `Retry-After` rather than a 500.

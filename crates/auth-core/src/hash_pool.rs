@@ -11,7 +11,9 @@ use crate::{HashError, Password, PasswordHash, PasswordHasher};
 /// unbounded blocking threads, a login flood would start hundreds at once and
 /// starve the rest of the site of CPU. So hashing happens on tokio's blocking
 /// threads, with a semaphore letting only `limit` run at once; the rest wait
-/// in line (tokio's semaphore is fair: first come, first served).
+/// in line (tokio's semaphore is fair: first come, first served). Clones
+/// share the hasher and the limit.
+#[derive(Clone)]
 pub(crate) struct HashPool {
     hasher: Arc<dyn PasswordHasher>,
     permits: Arc<Semaphore>,

@@ -156,7 +156,7 @@ fn prehash(password: &Password, salt: &str) -> Zeroizing<String> {
 impl PasswordHasher for BcryptHasher {
     fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
         let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(HashError::new)?;
+        crate::RandomError::fill(&mut salt).map_err(HashError::new)?;
         // The salt's text, as bcrypt will write it into the hash.
         let salt_text = BCRYPT_BASE64.encode(salt);
         let parts =

@@ -185,11 +185,13 @@ mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};
-pub use error::{AuthError, Field, InputErrors};
+pub use error::{AuthError, Field, InputErrors, RandomError};
 pub use hasher::{BcryptHasher, HashError, InvalidCost, PasswordHash, PasswordHasher};
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordError, PasswordPolicy};
-pub use service::{AuthService, AuthServiceBuilder, AuthStore, Registration, ValidRegistration};
+pub use service::{
+    AuthService, AuthServiceBuilder, AuthStore, Purged, Registration, ValidRegistration,
+};
 pub use session::{IssuedSession, Session, SessionPolicy, SessionToken, TokenDigest};
 pub use store::{
     BoxError, NewSession, NewUser, SessionRecord, SessionStore, SessionSummary, StoreError,

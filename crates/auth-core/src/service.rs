@@ -6,12 +6,31 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use crate::hash_pool::HashPool;
+use crate::HashError;
 use crate::{
     AuthError, BcryptHasher, Clock, DisplayName, Email, InputErrors, IssuedSession, NewSession,
     NewUser, Password, PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session,
     SessionPolicy, SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey,
-    ThrottlePolicy, ThrottleState, ThrottleStore, User, UserId, UserStore,
+    ThrottlePolicy, ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
 };
+
+/// The hash unknown emails are verified against, made once, at first need.
+async fn dummy_hash<'a>(
+    cell: &'a tokio::sync::OnceCell<PasswordHash>,
+    hashes: &HashPool,
+) -> Result<&'a PasswordHash, HashError> {
+    cell.get_or_try_init(|| hashes.hash(Password::normalize("dummy password for unknown accounts")))
+        .await
+}
+
+/// What [`AuthService::purge_expired`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Sessions past their idle or absolute timeout.
+    pub sessions: u64,
+    /// Throttle records older than anything they still count.
+    pub throttles: u64,
+}
 
 /// A throttle key an attempt counts against, with its limit and what a
 /// successful check does to its count.
@@ -110,7 +129,9 @@ struct Inner<S> {
     sessions: SessionPolicy,
     passwords: PasswordPolicy,
     throttle: ThrottlePolicy,
-    dummy_hash: PasswordHash,
+    /// Verified against for unknown emails; made once, off the caller's
+    /// thread (see [`AuthServiceBuilder::build`]).
+    dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
 }
 
 /// Shows the policies in force, not the store or the hasher.
@@ -187,15 +208,13 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
         self
     }
 
-    /// Builds the service. This computes the dummy hash used for unknown
-    /// emails, synchronously, on the calling thread: one hash's time (about
-    /// 0.25 s at cost 12). Call it once at start-up; from inside an async
-    /// runtime that must not stall, wrap it in `tokio::task::spawn_blocking`.
+    /// Builds the service. Cheap: the dummy hash that unknown emails are
+    /// verified against (one hash's time, about 0.25 s at cost 12) is made on
+    /// the blocking pool, started now when called inside a tokio runtime,
+    /// else at the first login that needs it. A command-line tool that
+    /// never logs anyone in never waits for it.
     pub fn build(self) -> Result<AuthService<S>, AuthError> {
-        let dummy_hash = self
-            .hasher
-            .hash(&Password::normalize("dummy password for unknown accounts"))?;
-        Ok(AuthService {
+        let service = AuthService {
             inner: Arc::new(Inner {
                 store: self.store,
                 hashes: HashPool::new(self.hasher, self.max_concurrent_hashes),
@@ -203,9 +222,20 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
                 sessions: self.sessions,
                 passwords: self.passwords,
                 throttle: self.throttle,
-                dummy_hash,
+                dummy_hash: Arc::default(),
             }),
-        })
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (cell, hashes) = (
+                Arc::clone(&service.inner.dummy_hash),
+                service.inner.hashes.clone(),
+            );
+            runtime.spawn(async move {
+                // A failure here is retried, and reported, at first use.
+                let _ = dummy_hash(&cell, &hashes).await;
+            });
+        }
+        Ok(service)
     }
 }
 
@@ -265,6 +295,19 @@ impl<S: AuthStore> AuthService<S> {
         form: Registration<'_>,
         client: Option<IpAddr>,
     ) -> Result<IssuedSession, AuthError> {
+        let user = self.create_account(form, client).await?;
+        self.start_session(user).await
+    }
+
+    /// Creates an account without logging it in (an operator's tool, an
+    /// import), with the checks and the per-address limit of
+    /// [`AuthService::register_from`]; pass `None` for `client` when no
+    /// visitor is behind the call.
+    pub async fn create_account(
+        &self,
+        form: Registration<'_>,
+        client: Option<IpAddr>,
+    ) -> Result<User, AuthError> {
         let ValidRegistration {
             email,
             name,
@@ -282,7 +325,7 @@ impl<S: AuthStore> AuthService<S> {
         self.reserve_attempts(&keys, policy.registration_window)
             .await?;
         let password_hash = self.inner.hashes.hash(password).await?;
-        let user = self
+        Ok(self
             .inner
             .store
             .create_user(NewUser {
@@ -291,8 +334,45 @@ impl<S: AuthStore> AuthService<S> {
                 password_hash,
                 created_at: self.now(),
             })
-            .await?;
-        self.start_session(user).await
+            .await?)
+    }
+
+    /// The account with `id`, if there is one.
+    pub async fn find_user(&self, id: UserId) -> Result<Option<User>, AuthError> {
+        Ok(self.inner.store.find_user(id).await?)
+    }
+
+    /// The account registered with `email` (compared as normalised), if
+    /// there is one. For operators' tools: a login form must not use it,
+    /// since telling "no such account" from "wrong password" is what
+    /// [`AuthService::login`] is careful not to do.
+    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, AuthError> {
+        let Ok(email) = Email::parse(email) else {
+            return Ok(None);
+        };
+        Ok(self
+            .inner
+            .store
+            .find_credentials(&email)
+            .await?
+            .map(|credentials| credentials.user))
+    }
+
+    /// Ends one of `user`'s sessions, chosen by its digest (as
+    /// [`AuthService::list_sessions`] gives it). `false` if `user` has no
+    /// such session: a digest of someone else's session ends nothing.
+    pub async fn revoke_session(
+        &self,
+        user: UserId,
+        session: &TokenDigest,
+    ) -> Result<bool, AuthError> {
+        let store = &self.inner.store;
+        let theirs = store
+            .list_user_sessions(user)
+            .await?
+            .iter()
+            .any(|s| s.digest == *session);
+        Ok(theirs && store.delete_session(session).await?)
     }
 
     /// Checks an email and password and, if they match, starts a new session
@@ -382,10 +462,12 @@ impl<S: AuthStore> AuthService<S> {
             return Ok(None);
         };
         let credentials = self.inner.store.find_credentials(email).await?;
-        let stored_hash = credentials
-            .as_ref()
-            .map_or(&self.inner.dummy_hash, |c| &c.password_hash)
-            .clone();
+        let stored_hash = match &credentials {
+            Some(credentials) => credentials.password_hash.clone(),
+            None => dummy_hash(&self.inner.dummy_hash, &self.inner.hashes)
+                .await?
+                .clone(),
+        };
         let matches = self
             .inner
             .hashes
@@ -593,9 +675,9 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     /// Deletes ended sessions and throttle records that no longer matter;
-    /// run it now and then to keep the tables small. Returns how many
-    /// sessions and throttle records were deleted.
-    pub async fn purge_expired(&self) -> Result<(u64, u64), AuthError> {
+    /// run it now and then to keep the tables small. Returns how many of
+    /// each were deleted.
+    pub async fn purge_expired(&self) -> Result<Purged, AuthError> {
         let now = self.now();
         let store = &self.inner.store;
         let sessions = store
@@ -605,7 +687,10 @@ impl<S: AuthStore> AuthService<S> {
         // and through a whole registration window.
         let stale = now - self.inner.throttle.retention();
         let throttles = store.delete_stale_throttles(stale).await?;
-        Ok((sessions, throttles))
+        Ok(Purged {
+            sessions,
+            throttles,
+        })
     }
 
     /// The limits on failed logins in force.
@@ -614,7 +699,7 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     async fn start_session(&self, user: User) -> Result<IssuedSession, AuthError> {
-        let token = SessionToken::generate().map_err(AuthError::Random)?;
+        let token = SessionToken::generate()?;
         let now = self.now();
         let expires_at = now + self.inner.sessions.absolute_timeout;
         self.inner

@@ -9,7 +9,7 @@ use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
-use crate::User;
+use crate::{RandomError, User};
 
 const TOKEN_BYTES: usize = 32;
 /// Length of a token's text form: 32 bytes in unpadded base64url.
@@ -32,16 +32,16 @@ const TOKEN_CHARS: usize = 43;
 /// let parsed = SessionToken::parse(token.expose_secret()).expect("round-trips");
 /// assert_eq!(parsed.digest(), token.digest());
 /// assert!(SessionToken::parse("forged").is_none());
-/// # Ok::<(), getrandom::Error>(())
+/// # Ok::<(), auth_core::RandomError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionToken(Zeroizing<String>);
 
 impl SessionToken {
     /// A new random token.
-    pub fn generate() -> Result<Self, getrandom::Error> {
+    pub fn generate() -> Result<Self, RandomError> {
         let mut bytes = Zeroizing::new([0u8; TOKEN_BYTES]);
-        getrandom::fill(bytes.as_mut())?;
+        RandomError::fill(bytes.as_mut())?;
         Ok(Self(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()))))
     }
 

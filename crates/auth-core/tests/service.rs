@@ -107,9 +107,11 @@ async fn registration_reports_every_bad_field_at_once() {
         Some(PasswordError::TooLong { max_chars: 128 })
     );
     assert_eq!((errors.email, errors.name), (None, None));
-    assert_eq!(
-        f.counter.hashes.load(Ordering::SeqCst),
-        1,
+    // The dummy hash for unknown emails is made in the background from
+    // `build`, so it may or may not have happened yet; the password was not
+    // hashed.
+    assert!(
+        f.counter.hashes.load(Ordering::SeqCst) <= 1,
         "only the dummy hash"
     );
 }
@@ -288,7 +290,13 @@ async fn purge_removes_only_ended_sessions() {
         .await
         .unwrap();
     f.clock.advance(Duration::minutes(15));
-    assert_eq!(f.auth.purge_expired().await.unwrap(), (1, 0));
+    assert_eq!(
+        f.auth.purge_expired().await.unwrap(),
+        auth_core::Purged {
+            sessions: 1,
+            throttles: 0
+        }
+    );
     assert!(f.auth.authenticate(&fresh.token).await.unwrap().is_some());
     assert!(f
         .auth

@@ -248,14 +248,14 @@ async fn purging_forgets_old_throttle_records() {
             .login_from("ada@example.com", "wrong", ip("192.0.2.1"))
             .await;
     }
-    assert_eq!(f.auth.purge_expired().await.unwrap().1, 0);
+    assert_eq!(f.auth.purge_expired().await.unwrap().throttles, 0);
     // Records are kept as long as the longest thing they count: here the
     // hour of the registration window.
     f.clock.advance(Duration::minutes(59));
-    assert_eq!(f.auth.purge_expired().await.unwrap().1, 0);
+    assert_eq!(f.auth.purge_expired().await.unwrap().throttles, 0);
     f.clock.advance(Duration::minutes(2));
     assert_eq!(
-        f.auth.purge_expired().await.unwrap().1,
+        f.auth.purge_expired().await.unwrap().throttles,
         2,
         "the account's and the address's records"
     );

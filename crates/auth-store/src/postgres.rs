@@ -59,4 +59,4 @@ impl PgStore {
     }
 }
 
-crate::sql::impl_sql_store!(PgStore);
+crate::sql_store::impl_sql_store!(PgStore);

@@ -1,5 +1,6 @@
 //! The embedded backend: one SQLite file, no server.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use auth_core::StoreError;
@@ -39,18 +40,16 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Self::BUSY_TIMEOUT)
             .foreign_keys(true);
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if !in_memory {
-            let file = options.clone().get_filename();
-            if let Some(dir) = file.parent() {
-                if !dir.as_os_str().is_empty() {
-                    create_private_dir(dir).map_err(|e| {
-                        ConnectError::Database(format!(
-                            "cannot create the directory {}: {e}",
-                            dir.display()
-                        ))
-                    })?;
-                }
+        let file = Self::database_file(url)?;
+        let in_memory = file.is_none();
+        if let Some(dir) = file.as_deref().and_then(Path::parent) {
+            if !dir.as_os_str().is_empty() {
+                create_private_dir(dir).map_err(|e| {
+                    ConnectError::Database(format!(
+                        "cannot create the directory {}: {e}",
+                        dir.display()
+                    ))
+                })?;
             }
         }
         // No ping before handing out a connection: a connection to a local
@@ -76,6 +75,17 @@ impl SqliteStore {
             .await
             .map_err(ConnectError::from_sqlx)?;
         Ok(Self { pool })
+    }
+
+    /// The file a `sqlite:` URL names (`sqlite://data/auth.db`:
+    /// `data/auth.db`), or `None` for an in-memory database. Other
+    /// applications' files belong beside it, in its owner-only directory.
+    pub fn database_file(url: &str) -> Result<Option<PathBuf>, ConnectError> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Ok(None);
+        }
+        let options = SqliteConnectOptions::from_str(url).map_err(ConnectError::from_sqlx)?;
+        Ok(Some(options.get_filename().to_path_buf()))
     }
 
     /// Wraps a pool configured elsewhere. Set the connection options above on
@@ -104,9 +114,10 @@ impl SqliteStore {
     }
 }
 
-/// Creates the database's directory (and parents) readable by the owner
-/// only: it holds password hashes. An existing directory is left as it is.
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+/// Creates a directory (and its parents) that only its owner may enter, as
+/// the database's directory must be: it holds password hashes. An existing
+/// directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -114,4 +125,4 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-crate::sql::impl_sql_store!(SqliteStore);
+crate::sql_store::impl_sql_store!(SqliteStore);

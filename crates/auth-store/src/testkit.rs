@@ -3,25 +3,23 @@
 //!
 //! The SQLite, PostgreSQL and in-memory stores all pass it through [`run`];
 //! so should yours. Call it from a test with a function that returns a fresh,
-//! empty store each time it is called:
+//! empty store each time it is called. The kit needs no SQL backend: with
+//! `auth-store = { version = "0.1", default-features = false, features =
+//! ["testkit"] }` it builds without sqlx. Here it checks auth-core's
+//! in-memory store, a `HashMap` behind a mutex:
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use auth_store::{PoolOptions, Store};
+//! use auth_core::memory::MemoryStore;
 //!
-//! auth_store::testkit::run("sqlite in memory", || async {
-//!     let store = Store::connect("sqlite::memory:", &PoolOptions::default())
-//!         .await
-//!         .expect("connect");
-//!     store.migrate().await.expect("migrate");
-//!     store
-//! })
-//! .await;
+//! auth_store::testkit::run("a HashMap store", || async { MemoryStore::new() }).await;
 //! # });
 //! ```
 //!
-//! Each check prints its name to stderr before it starts, so the output of
-//! a failing test names the rule that broke.
+//! The rules it checks are those written on the store traits
+//! ([`UserStore`], [`SessionStore`], [`ThrottleStore`]); each check prints
+//! its name to stderr before it starts, and every assertion says what it
+//! expected.
 
 use std::future::Future;
 

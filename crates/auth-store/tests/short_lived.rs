@@ -127,6 +127,7 @@ fn sqlite_keeps_every_write_of_a_process_that_exits_at_once() {
         ));
 }
 
+#[cfg(feature = "postgres")]
 #[test]
 #[ignore = "needs AUTH_TEST_POSTGRES_URL (.ci/run sets it)"]
 fn postgres_keeps_every_write_of_a_process_that_exits_at_once() {

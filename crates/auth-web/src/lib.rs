@@ -2,139 +2,27 @@
 //! page, protected download and logout, on Rocket, over `auth-core` and
 //! `auth-store`.
 //!
+//! The folders are the layers, each using only those before it:
+//!
+//! - [`setup`]: configuration, the secret key, the database pool, start-up
+//!   fairings, and [`build`], which puts the application together;
+//! - [`guards`]: what a route needs from a request (the session's user, a
+//!   CSRF-checked form, the client's address) and the cookies they read;
+//! - [`http`]: what every response shares (a page's layout data, flash
+//!   messages, the one mapping of errors to statuses, error pages, headers);
+//! - [`routes`]: one file per area of the site.
+//!
 //! A request flows through: the security-header fairings; the route's
 //! guards ([`guards::Visitor`] or [`guards::CurrentUser`] turning the
-//! session cookie into a user with one indexed lookup, [`page::Page`]
+//! session cookie into a user with one indexed lookup, [`http::page::Page`]
 //! gathering the layout's data, [`guards::CsrfForm`] checking forms); the
 //! route, which calls the [`Auth`] service; and the catchers, which render
 //! every error status in the site's layout.
 
-pub mod assets;
-pub mod catchers;
-pub mod config;
-pub mod cookie_policy;
-pub mod db;
-pub mod error;
-pub mod flash;
-pub mod form_field;
 pub mod guards;
-pub mod local_path;
-pub mod page;
+pub mod http;
 pub mod routes;
-pub mod secret_key;
-pub mod security_headers;
-pub mod session_cookie;
-pub mod startup;
+pub mod setup;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use auth_core::{AuthService, BcryptHasher, Clock, SystemClock};
-use auth_store::Store;
-use rocket::figment::Figment;
-use rocket::fs::FileServer;
-use rocket::{Build, Rocket};
-use rocket_db_pools::Database;
-use rocket_dyn_templates::Template;
-use thiserror::Error;
-
-use crate::assets::AssetVersion;
-use crate::config::AppConfig;
-use crate::cookie_policy::CookiePolicy;
-use crate::db::AuthDb;
-use crate::guards::TrustedProxies;
-use crate::routes::protected::ProtectedFiles;
-use crate::secret_key::SecretKeyError;
-use crate::security_headers::SecurityHeaders;
-use crate::session_cookie::SessionCookie;
-
-/// The auth service as this application runs it.
-pub type Auth = AuthService<Store>;
-
-/// Why the application cannot start. The messages say what to fix.
-#[derive(Debug, Error)]
-pub enum StartupError {
-    /// A setting could not be read (boxed: figment's error is large).
-    #[error("configuration: {0}")]
-    Config(Box<rocket::figment::Error>),
-    /// A setting has an unusable value.
-    #[error("configuration: {0}")]
-    Invalid(String),
-    /// The secret key could not be loaded or created.
-    #[error(transparent)]
-    SecretKey(#[from] SecretKeyError),
-}
-
-impl From<rocket::figment::Error> for StartupError {
-    fn from(error: rocket::figment::Error) -> Self {
-        Self::Config(Box::new(error))
-    }
-}
-
-/// The application, configured from [`config::figment`], on the system clock.
-pub fn rocket() -> Result<Rocket<Build>, StartupError> {
-    build(config::figment(), Arc::new(SystemClock))
-}
-
-/// The application with the given configuration and clock (tests move the
-/// clock instead of sleeping).
-pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, StartupError> {
-    let config: AppConfig = figment.extract()?;
-    let passwords = config.password_policy().map_err(StartupError::Invalid)?;
-    let sessions = config.session_policy().map_err(StartupError::Invalid)?;
-    let throttle = config
-        .login_throttle
-        .policy(&config.registration_throttle)
-        .map_err(StartupError::Invalid)?;
-    let proxies = TrustedProxies::parse(&config.trusted_proxies).map_err(StartupError::Invalid)?;
-    let hasher = BcryptHasher::new(config.bcrypt_cost)
-        .map_err(|e| StartupError::Invalid(format!("bcrypt_cost: {e}")))?;
-    let database_url: String = figment.extract_inner("databases.auth.url")?;
-    let (figment, key_source) = secret_key::ensure(figment, &config, &database_url)?;
-    let static_dir = existing_dir("static_dir", config.static_dir.relative())?;
-    let files_dir = existing_dir("files_dir", config.files_dir.relative())?;
-    if files_dir.starts_with(&static_dir) {
-        return Err(StartupError::Invalid(format!(
-            "files_dir ({}) is inside static_dir ({}): protected files would be public",
-            files_dir.display(),
-            static_dir.display()
-        )));
-    }
-
-    let assets = AssetVersion::of_dir(&static_dir)
-        .map_err(|e| StartupError::Invalid(format!("static_dir {}: {e}", static_dir.display())))?;
-
-    let rocket = rocket::custom(figment);
-    key_source.log();
-    Ok(rocket
-        .attach(security_headers::shield(config.secure_cookies))
-        .attach(SecurityHeaders)
-        .attach(Template::fairing())
-        .attach(AuthDb::init())
-        .attach(startup::auth_service(startup::ServiceSettings {
-            hasher,
-            passwords,
-            sessions,
-            throttle,
-            hash_concurrency: config.hash_concurrency,
-            clock,
-        }))
-        .attach(startup::purge())
-        .manage(CookiePolicy::new(config.secure_cookies))
-        .manage(SessionCookie::new(CookiePolicy::new(config.secure_cookies)))
-        .manage(proxies)
-        .manage(assets)
-        .manage(ProtectedFiles(files_dir))
-        .mount("/", routes::all())
-        .mount("/static", FileServer::from(static_dir))
-        .register("/", catchers::all()))
-}
-
-fn existing_dir(setting: &str, path: PathBuf) -> Result<PathBuf, StartupError> {
-    Path::new(&path).canonicalize().map_err(|e| {
-        StartupError::Invalid(format!(
-            "{setting} {}: {e} (run from the repository root, or set {setting})",
-            path.display()
-        ))
-    })
-}
+pub use setup::config;
+pub use setup::{build, rocket, Auth, StartupError};

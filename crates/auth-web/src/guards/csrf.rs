@@ -19,14 +19,15 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rocket::data::{self, Data, FromData};
-use rocket::form::{Form, FromForm};
+use rocket::form::{self, DataField, Form, FromForm, Options, ValueField};
 use rocket::http::uri::Host;
 use rocket::http::{CookieJar, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use subtle::ConstantTimeEq;
 
-use crate::cookie_policy::{CookieName, CookiePolicy};
+use crate::guards::cookie_policy::{CookieName, CookiePolicy};
+use crate::guards::form_field::TextField;
 
 const SECRET_BYTES: usize = 32;
 
@@ -43,7 +44,7 @@ impl CsrfToken {
 
     /// Replaces the visitor's secret: after a login or logout, forms from
     /// before no longer post.
-    pub fn rotate(jar: &CookieJar<'_>, policy: CookiePolicy) -> Result<(), getrandom::Error> {
+    pub fn rotate(jar: &CookieJar<'_>, policy: CookiePolicy) -> Result<(), auth_core::RandomError> {
         new_secret(jar, policy).map(|_| ())
     }
 }
@@ -61,17 +62,17 @@ fn current_secret(jar: &CookieJar<'_>, policy: CookiePolicy) -> Option<[u8; SECR
 fn new_secret(
     jar: &CookieJar<'_>,
     policy: CookiePolicy,
-) -> Result<[u8; SECRET_BYTES], getrandom::Error> {
+) -> Result<[u8; SECRET_BYTES], auth_core::RandomError> {
     let mut secret = [0u8; SECRET_BYTES];
-    getrandom::fill(&mut secret)?;
+    auth_core::RandomError::fill(&mut secret)?;
     jar.add_private(policy.cookie(COOKIE, URL_SAFE_NO_PAD.encode(secret)));
     Ok(secret)
 }
 
-fn mask(secret: &[u8; SECRET_BYTES]) -> Result<String, getrandom::Error> {
+fn mask(secret: &[u8; SECRET_BYTES]) -> Result<String, auth_core::RandomError> {
     let mut token = [0u8; 2 * SECRET_BYTES];
     let (pad, masked) = token.split_at_mut(SECRET_BYTES);
-    getrandom::fill(pad)?;
+    auth_core::RandomError::fill(pad)?;
     for ((m, s), p) in masked.iter_mut().zip(secret).zip(pad.iter()) {
         *m = s ^ p;
     }
@@ -111,17 +112,88 @@ impl<'r> FromRequest<'r> for CsrfToken {
     }
 }
 
-/// A form with a `csrf_token` field.
-pub trait CsrfProtected {
-    /// The submitted token.
-    fn csrf_token(&self) -> &str;
-}
-
 /// A form that passed both CSRF checks, as a data guard. Anything else is a
 /// 403, which the catcher explains (reload the form and try again); a body
 /// that is too large or unreadable keeps its own 413 or 4xx.
+///
+/// The form's `csrf_token` field is read here, as a strict [`TextField`]
+/// (sent twice or not UTF-8: 422), and the rest of the body is `T`: a form
+/// type needs no field or code of its own for the token.
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);
+
+/// A form of nothing but its CSRF token, such as logout's: other fields are
+/// ignored.
+#[derive(Debug)]
+pub struct NoFields;
+
+#[rocket::async_trait]
+impl<'r> FromForm<'r> for NoFields {
+    type Context = ();
+
+    fn init(_: Options) {}
+
+    fn push_value(_: &mut (), _: ValueField<'r>) {}
+
+    async fn push_data(_: &mut (), _: DataField<'r, '_>) {}
+
+    fn finalize(_: ()) -> form::Result<'r, Self> {
+        Ok(Self)
+    }
+}
+
+/// The name of the token's field in every form.
+const FIELD: &str = "csrf_token";
+
+/// `T` and the token sent with it, as the body is parsed.
+struct WithToken<T> {
+    form: T,
+    token: TextField,
+}
+
+struct WithTokenContext<'r, T: FromForm<'r>> {
+    form: T::Context,
+    token: <TextField as FromForm<'r>>::Context,
+}
+
+#[rocket::async_trait]
+impl<'r, T: FromForm<'r>> FromForm<'r> for WithToken<T> {
+    type Context = WithTokenContext<'r, T>;
+
+    fn init(options: Options) -> Self::Context {
+        WithTokenContext {
+            form: T::init(options),
+            token: TextField::init(options),
+        }
+    }
+
+    fn push_value(ctxt: &mut Self::Context, field: ValueField<'r>) {
+        if field.name.key_lossy().as_str() == FIELD {
+            TextField::push_value(&mut ctxt.token, field);
+        } else {
+            T::push_value(&mut ctxt.form, field);
+        }
+    }
+
+    async fn push_data(ctxt: &mut Self::Context, field: DataField<'r, '_>) {
+        if field.name.key_lossy().as_str() == FIELD {
+            TextField::push_data(&mut ctxt.token, field).await;
+        } else {
+            T::push_data(&mut ctxt.form, field).await;
+        }
+    }
+
+    fn finalize(ctxt: Self::Context) -> form::Result<'r, Self> {
+        match (T::finalize(ctxt.form), TextField::finalize(ctxt.token)) {
+            (Ok(form), Ok(token)) => Ok(Self { form, token }),
+            (form, token) => {
+                let mut errors = form.err().unwrap_or_default();
+                errors.extend(token.err().unwrap_or_default());
+                Err(errors)
+            }
+        }
+    }
+}
 
 /// Why a [`CsrfForm`] was refused.
 #[derive(Debug)]
@@ -158,7 +230,7 @@ fn same_authority(origin: &str, host: Option<&Host<'_>>) -> bool {
 }
 
 #[rocket::async_trait]
-impl<'r, T: FromForm<'r> + CsrfProtected + Send> FromData<'r> for CsrfForm<T> {
+impl<'r, T: FromForm<'r> + Send> FromData<'r> for CsrfForm<T> {
     type Error = CsrfFormError<'r>;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
@@ -166,7 +238,7 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send> FromData<'r> for CsrfForm<T> {
             log::warn!("Refused a cross-site {} {}", req.method(), req.uri().path());
             return Outcome::Error((Status::Forbidden, CsrfFormError::CrossSite));
         }
-        let form = match Form::<T>::from_data(req, data).await {
+        let WithToken { form, token } = match Form::<WithToken<T>>::from_data(req, data).await {
             Outcome::Success(form) => form.into_inner(),
             Outcome::Error((status, errors)) => {
                 return Outcome::Error((status, CsrfFormError::Form(errors)))
@@ -174,7 +246,7 @@ impl<'r, T: FromForm<'r> + CsrfProtected + Send> FromData<'r> for CsrfForm<T> {
             Outcome::Forward(forward) => return Outcome::Forward(forward),
         };
         let valid = current_secret(req.cookies(), CookiePolicy::of(req))
-            .is_some_and(|secret| unmask_matches(form.csrf_token(), &secret));
+            .is_some_and(|secret| unmask_matches(&token, &secret));
         if valid {
             Outcome::Success(CsrfForm(form))
         } else {

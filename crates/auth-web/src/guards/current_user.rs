@@ -5,8 +5,8 @@ use rocket::http::Status;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 
-use crate::session_cookie::SessionCookie;
-use crate::Auth;
+use crate::guards::session_cookie::SessionCookie;
+use crate::setup::Auth;
 
 /// The logged-in user. As a guard it forwards with 401 when there is no live
 /// session, which the 401 catcher turns into a redirect to the login page:

@@ -5,10 +5,10 @@ use rocket::http::{CookieJar, Status};
 use rocket::outcome::{try_outcome, Outcome};
 use rocket::request::{self, FromRequest, Request};
 
-use crate::error::AppError;
+use crate::guards::session_cookie::SessionCookie;
 use crate::guards::{CsrfToken, Visitor};
-use crate::session_cookie::SessionCookie;
-use crate::Auth;
+use crate::http::error::AppError;
+use crate::setup::Auth;
 
 /// What a route needs to log a browser in: [`SignIn::begin`] ends the
 /// session the browser had (one browser, one session), sets the new session

@@ -1,21 +1,20 @@
 //! The account page: details, password change, and the account's sessions.
 
 use auth_core::time::OffsetDateTime;
-use auth_core::{AuthError, SessionSummary};
-use rocket::http::Status;
+use auth_core::SessionSummary;
 use rocket::response::Redirect;
 
-use crate::flash::Flash;
+use crate::http::flash::Flash;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
-use crate::error::AppError;
-use crate::form_field::TextField;
-use crate::guards::{CsrfForm, CsrfProtected, CurrentUser};
-use crate::page::Page;
-use crate::routes::{wait_in_words, Reply, Throttled};
-use crate::Auth;
+use crate::guards::form_field::TextField;
+use crate::guards::{CsrfForm, CurrentUser};
+use crate::http::error::AppError;
+use crate::http::page::Page;
+use crate::http::reply::{FieldErrors, FormWording, Refusal, Reply};
+use crate::setup::Auth;
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![show, change_password, end_other_sessions]
@@ -26,34 +25,33 @@ pub(crate) fn routes() -> Vec<Route> {
 pub struct PasswordForm {
     current_password: TextField,
     new_password: TextField,
-    csrf_token: TextField,
-}
-
-impl CsrfProtected for PasswordForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
 }
 
 /// "Log out all other sessions": the password again, and the token.
 #[derive(FromForm)]
 pub struct ReauthForm {
     password: TextField,
-    csrf_token: TextField,
 }
 
-impl CsrfProtected for ReauthForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+/// How the password-change form words the service's refusals.
+const CHANGE_PASSWORD: FormWording = FormWording {
+    credentials_field: "current_password",
+    wrong_credentials: "Your current password is not correct.",
+    new_password_field: "new_password",
+    blank: None,
+    too_many: "Too many wrong passwords.",
+    paused: "this",
+};
 
-#[derive(Serialize, Default)]
-struct Errors {
-    current_password: Option<String>,
-    new_password: Option<String>,
-    password: Option<String>,
-}
+/// How the "log out all other sessions" form words them.
+const END_OTHER_SESSIONS: FormWording = FormWording {
+    credentials_field: "password",
+    wrong_credentials: "Your password is not correct.",
+    new_password_field: "password",
+    blank: None,
+    too_many: "Too many wrong passwords.",
+    paused: "this",
+};
 
 #[derive(Serialize)]
 struct SessionView {
@@ -68,7 +66,7 @@ struct AccountView<'a> {
     email: &'a str,
     member_since: String,
     sessions: Vec<SessionView>,
-    errors: Errors,
+    errors: FieldErrors,
 }
 
 /// A time as the page shows it: `2026-11-27 15:04 UTC`.
@@ -87,7 +85,7 @@ async fn render(
     page: Page<'_>,
     user: &CurrentUser,
     auth: &Auth,
-    errors: Errors,
+    errors: FieldErrors,
 ) -> Result<Template, AppError> {
     let this = user.token.digest();
     let sessions = auth
@@ -119,7 +117,7 @@ pub async fn show(
     page: Page<'_>,
     auth: &State<Auth>,
 ) -> Result<Template, AppError> {
-    render(page, &user, auth, Errors::default()).await
+    render(page, &user, auth, FieldErrors::default()).await
 }
 
 /// Needs the current password; ends every other session of the account.
@@ -131,40 +129,19 @@ pub async fn change_password(
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
     let form = form.0;
-    let result = auth
+    let refusal = match auth
         .change_password(&user.token, &form.current_password, &form.new_password)
-        .await;
-    let (refusal, errors) = match result {
+        .await
+    {
         Ok(()) => {
             return Ok(Reply::Redirect(Flash::success(
                 Redirect::to(uri!(show)),
                 "Your password has been changed, and your other sessions have been logged out.",
             )))
         }
-        Err(AuthError::InvalidCredentials) => (
-            Refusal::Status(Status::Unauthorized),
-            Errors {
-                current_password: Some("Your current password is not correct.".into()),
-                ..Errors::default()
-            },
-        ),
-        Err(AuthError::InvalidInput(errors)) => (
-            Refusal::Status(Status::UnprocessableEntity),
-            Errors {
-                new_password: errors.password.map(|e| e.to_string()),
-                ..Errors::default()
-            },
-        ),
-        Err(AuthError::Throttled { retry_after }) => (
-            Refusal::Throttled(retry_after),
-            Errors {
-                current_password: Some(too_many(retry_after)),
-                ..Errors::default()
-            },
-        ),
-        Err(other) => return Err(other.into()),
+        Err(error) => Refusal::of(error, &CHANGE_PASSWORD)?,
     };
-    refused(page, &user, auth, refusal, errors).await
+    refused(page, &user, auth, refusal).await
 }
 
 /// Ends every session of the account but this one, after checking the
@@ -176,7 +153,7 @@ pub async fn end_other_sessions(
     page: Page<'_>,
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
-    let (refusal, message) = match auth
+    let refusal = match auth
         .revoke_other_sessions(&user.token, &form.0.password)
         .await
     {
@@ -191,48 +168,18 @@ pub async fn end_other_sessions(
                 message,
             )));
         }
-        Err(AuthError::InvalidCredentials) => (
-            Refusal::Status(Status::Unauthorized),
-            "Your password is not correct.".to_owned(),
-        ),
-        Err(AuthError::Throttled { retry_after }) => {
-            (Refusal::Throttled(retry_after), too_many(retry_after))
-        }
-        Err(other) => return Err(other.into()),
+        Err(error) => Refusal::of(error, &END_OTHER_SESSIONS)?,
     };
-    let errors = Errors {
-        password: Some(message),
-        ..Errors::default()
-    };
-    refused(page, &user, auth, refusal, errors).await
+    refused(page, &user, auth, refusal).await
 }
 
-/// How a form on the account page was refused.
-enum Refusal {
-    /// A 4xx status.
-    Status(Status),
-    /// Too many wrong passwords: 429, try again after this long.
-    Throttled(std::time::Duration),
-}
-
-/// The account page again, with the problems by their fields.
+/// The account page again, with the refusal's messages by their fields.
 async fn refused(
     page: Page<'_>,
     user: &CurrentUser,
     auth: &Auth,
     refusal: Refusal,
-    errors: Errors,
 ) -> Result<Reply, AppError> {
-    let page = render(page, user, auth, errors).await?;
-    Ok(match refusal {
-        Refusal::Status(status) => Reply::Page((status, page)),
-        Refusal::Throttled(wait) => Reply::Throttled(Throttled::new(page, wait)),
-    })
-}
-
-fn too_many(wait: std::time::Duration) -> String {
-    format!(
-        "Too many wrong passwords. For your security, this is paused: try again in {}.",
-        wait_in_words(wait)
-    )
+    let page = render(page, user, auth, refusal.errors().clone()).await?;
+    Ok(refusal.reply(page))
 }

@@ -3,7 +3,7 @@
 use rocket::{get, routes, Route};
 use rocket_dyn_templates::{context, Template};
 
-use crate::page::Page;
+use crate::http::page::Page;
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![index, healthz]

@@ -1,21 +1,20 @@
 //! Logging in.
 
-use auth_core::AuthError;
-use rocket::http::Status;
 use rocket::response::Redirect;
 
-use crate::flash::Flash;
+use crate::http::flash::Flash;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
-use crate::error::AppError;
-use crate::form_field::TextField;
-use crate::guards::{ClientAddr, CsrfForm, CsrfProtected, SignIn};
-use crate::local_path::LocalPath;
-use crate::page::Page;
-use crate::routes::{protected, wait_in_words, Reply, Throttled};
-use crate::Auth;
+use crate::guards::form_field::TextField;
+use crate::guards::local_path::LocalPath;
+use crate::guards::{ClientAddr, CsrfForm, SignIn};
+use crate::http::error::AppError;
+use crate::http::page::Page;
+use crate::http::reply::{FieldErrors, FormWording, Refusal, Reply};
+use crate::routes::protected;
+use crate::setup::Auth;
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![form, submit]
@@ -30,20 +29,23 @@ pub struct LoginForm {
     email: TextField,
     password: TextField,
     next: TextField,
-    csrf_token: TextField,
 }
 
-impl CsrfProtected for LoginForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+/// How the login form words the service's refusals.
+const WORDING: FormWording = FormWording {
+    credentials_field: "form",
+    wrong_credentials: INVALID_CREDENTIALS,
+    new_password_field: "password",
+    blank: Some("Enter your email and password."),
+    too_many: "Too many failed login attempts.",
+    paused: "logging in",
+};
 
 #[derive(Serialize, Default)]
 struct FormView<'a> {
     email: &'a str,
     next: Option<&'a str>,
-    error: Option<&'a str>,
+    errors: FieldErrors,
 }
 
 /// The form. An unsafe `next` is dropped here, so it never reaches the page.
@@ -72,45 +74,24 @@ pub async fn submit(
 ) -> Result<Reply, AppError> {
     let form = form.0;
     let next = LocalPath::parse(&form.next);
-    let again = |error: &str| {
-        let view = FormView {
-            email: form.email.trim(),
-            next: next.as_ref().map(LocalPath::as_str),
-            error: Some(error),
-        };
-        page.render("login", view)
-    };
-    match auth.login_from(&form.email, &form.password, client.0).await {
+    let refusal = match auth.login_from(&form.email, &form.password, client.0).await {
         Ok(issued) => {
             sign_in.begin(&issued).await?;
             let target = next.map_or_else(
                 || uri!(protected::secrets).to_string(),
                 |next| next.as_str().to_owned(),
             );
-            Ok(Reply::Redirect(Flash::success(
+            return Ok(Reply::Redirect(Flash::success(
                 Redirect::to(target),
                 "You are logged in.",
-            )))
+            )));
         }
-        Err(AuthError::InvalidCredentials) => Ok(Reply::Page((
-            Status::Unauthorized,
-            again(INVALID_CREDENTIALS),
-        ))),
-        Err(AuthError::InvalidInput(_)) => Ok(Reply::Page((
-            Status::UnprocessableEntity,
-            again("Enter your email and password."),
-        ))),
-        Err(AuthError::Throttled { retry_after }) => {
-            let message = format!(
-                "Too many failed login attempts. For your security, logging in is paused: \
-                 try again in {}.",
-                wait_in_words(retry_after)
-            );
-            Ok(Reply::Throttled(Throttled::new(
-                again(&message),
-                retry_after,
-            )))
-        }
-        Err(other) => Err(other.into()),
-    }
+        Err(error) => Refusal::of(error, &WORDING)?,
+    };
+    let view = FormView {
+        email: form.email.trim(),
+        next: next.as_ref().map(LocalPath::as_str),
+        errors: refusal.errors().clone(),
+    };
+    Ok(refusal.reply(page.render("login", view)))
 }

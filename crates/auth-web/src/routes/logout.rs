@@ -4,32 +4,19 @@
 use rocket::http::CookieJar;
 use rocket::response::Redirect;
 
-use crate::flash::Flash;
-use rocket::{get, post, routes, uri, FromForm, Route, State};
+use crate::http::flash::Flash;
+use rocket::{get, post, routes, uri, Route, State};
 use rocket_dyn_templates::{context, Template};
 
-use crate::error::AppError;
-use crate::form_field::TextField;
-use crate::guards::{CsrfForm, CsrfProtected, CsrfToken};
-use crate::page::Page;
+use crate::guards::session_cookie::SessionCookie;
+use crate::guards::{CsrfForm, CsrfToken, NoFields};
+use crate::http::error::AppError;
+use crate::http::page::Page;
 use crate::routes::home;
-use crate::session_cookie::SessionCookie;
-use crate::Auth;
+use crate::setup::Auth;
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![confirm, submit]
-}
-
-/// The logout form: nothing but the CSRF token.
-#[derive(FromForm)]
-pub struct LogoutForm {
-    csrf_token: TextField,
-}
-
-impl CsrfProtected for LogoutForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
 }
 
 /// A page with the logout button; a GET changes nothing.
@@ -40,14 +27,13 @@ pub fn confirm(page: Page<'_>) -> Template {
 
 /// Deletes the session server-side (so a copy of the cookie stops working
 /// too) and clears the cookie.
-#[post("/logout", data = "<form>")]
+#[post("/logout", data = "<_form>")]
 pub async fn submit(
-    form: CsrfForm<LogoutForm>,
+    _form: CsrfForm<NoFields>,
     auth: &State<Auth>,
     cookie: &State<SessionCookie>,
     jar: &CookieJar<'_>,
 ) -> Result<Flash<Redirect>, AppError> {
-    let _ = form;
     let token = cookie.token(jar);
     cookie.clear(jar);
     CsrfToken::rotate(jar, cookie.policy())?;

@@ -9,9 +9,9 @@ use rocket::http::Header;
 use rocket::{get, routes, Responder, Route, State};
 use rocket_dyn_templates::{context, Template};
 
-use crate::error::AppError;
 use crate::guards::CurrentUser;
-use crate::page::Page;
+use crate::http::error::AppError;
+use crate::http::page::Page;
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![secrets, download]

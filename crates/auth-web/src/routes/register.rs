@@ -1,22 +1,20 @@
 //! Creating an account.
 
-use std::collections::BTreeMap;
-
-use auth_core::{AuthError, InputErrors, Registration};
-use rocket::http::Status;
+use auth_core::{AuthError, Registration};
 use rocket::response::Redirect;
 
-use crate::flash::Flash;
+use crate::http::flash::Flash;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
-use crate::error::AppError;
-use crate::form_field::TextField;
-use crate::guards::{ClientAddr, CsrfForm, CsrfProtected, SignIn};
-use crate::page::Page;
-use crate::routes::{login, protected, wait_in_words, Reply, Throttled};
-use crate::Auth;
+use crate::guards::form_field::TextField;
+use crate::guards::{ClientAddr, CsrfForm, SignIn};
+use crate::http::error::AppError;
+use crate::http::page::Page;
+use crate::http::reply::{FieldErrors, FormWording, Refusal, Reply};
+use crate::routes::{login, protected};
+use crate::setup::Auth;
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![form, submit]
@@ -29,14 +27,17 @@ pub struct RegisterForm {
     email: TextField,
     name: TextField,
     password: TextField,
-    csrf_token: TextField,
 }
 
-impl CsrfProtected for RegisterForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
+/// How the registration form words the service's refusals.
+const WORDING: FormWording = FormWording {
+    credentials_field: "form",
+    wrong_credentials: "",
+    new_password_field: "password",
+    blank: None,
+    too_many: "Too many accounts have been created from your network.",
+    paused: "registering",
+};
 
 /// What the template shows: the values typed (never the password) and the
 /// message for each field, by field name (`errors.email`, ...).
@@ -44,14 +45,7 @@ impl CsrfProtected for RegisterForm {
 struct FormView<'a> {
     email: &'a str,
     name: &'a str,
-    errors: BTreeMap<&'static str, String>,
-}
-
-fn messages(errors: &InputErrors) -> BTreeMap<&'static str, String> {
-    errors
-        .iter()
-        .map(|(field, error)| (field.as_str(), error.to_string()))
-        .collect()
+    errors: FieldErrors,
 }
 
 #[get("/register")]
@@ -76,40 +70,26 @@ pub async fn submit(
         name: &form.name,
         password: &form.password,
     };
-    let again = |errors| {
-        let view = FormView {
-            email: form.email.trim(),
-            name: form.name.trim(),
-            errors,
-        };
-        page.render("register", view)
-    };
-    match auth.register_from(registration, client.0).await {
+    let refusal = match auth.register_from(registration, client.0).await {
         Ok(issued) => {
             sign_in.begin(&issued).await?;
-            Ok(Reply::Redirect(Flash::success(
+            return Ok(Reply::Redirect(Flash::success(
                 Redirect::to(uri!(protected::secrets)),
                 "Welcome! Your account has been created.",
+            )));
+        }
+        Err(AuthError::EmailTaken) => {
+            return Ok(Reply::Redirect(Flash::error(
+                Redirect::to(uri!(login::form(next = Option::<&str>::None))),
+                "Email already registered. Log in instead.",
             )))
         }
-        Err(AuthError::EmailTaken) => Ok(Reply::Redirect(Flash::error(
-            Redirect::to(uri!(login::form(next = Option::<&str>::None))),
-            "Email already registered. Log in instead.",
-        ))),
-        Err(AuthError::InvalidInput(errors)) => Ok(Reply::Page((
-            Status::UnprocessableEntity,
-            again(messages(&errors)),
-        ))),
-        Err(AuthError::Throttled { retry_after }) => {
-            let message = format!(
-                "Too many accounts have been created from your network. Try again in {}.",
-                wait_in_words(retry_after)
-            );
-            Ok(Reply::Throttled(Throttled::new(
-                again(BTreeMap::from([("form", message)])),
-                retry_after,
-            )))
-        }
-        Err(other) => Err(other.into()),
-    }
+        Err(error) => Refusal::of(error, &WORDING)?,
+    };
+    let view = FormView {
+        email: form.email.trim(),
+        name: form.name.trim(),
+        errors: refusal.errors().clone(),
+    };
+    Ok(refusal.reply(page.render("register", view)))
 }

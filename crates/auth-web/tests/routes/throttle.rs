@@ -205,7 +205,8 @@ async fn registrations_are_limited_per_address_with_429_and_retry_after() {
     assert_eq!(retry_after.as_deref(), Some("3600"));
     assert!(
         html.contains(
-            "Too many accounts have been created from your network. Try again in 60 minutes."
+            "Too many accounts have been created from your network. For your security, \
+             registering is paused: try again in 60 minutes."
         ),
         "{html}"
     );

@@ -9,7 +9,7 @@
 use rocket::request::{self, FromRequest, Request};
 use rocket::response::{self, Responder};
 
-use crate::cookie_policy::{CookieName, CookiePolicy};
+use crate::guards::cookie_policy::{CookieName, CookiePolicy};
 
 const COOKIE: CookieName = CookieName {
     plain: "flash",

@@ -27,8 +27,8 @@ impl From<AuthError> for AppError {
     }
 }
 
-impl From<getrandom::Error> for AppError {
-    fn from(error: getrandom::Error) -> Self {
+impl From<auth_core::RandomError> for AppError {
+    fn from(error: auth_core::RandomError) -> Self {
         log::error!("No randomness available: {error}");
         Self::Internal
     }

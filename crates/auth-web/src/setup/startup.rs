@@ -4,13 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AuthService, BcryptHasher, Clock, PasswordPolicy, SessionPolicy, ThrottlePolicy};
+use auth_core::{
+    AuthService, BcryptHasher, Clock, PasswordPolicy, Purged, SessionPolicy, ThrottlePolicy,
+};
 use rocket::fairing::{AdHoc, Fairing};
 use rocket::tokio;
 
-use crate::db::AuthDb;
-use crate::error::describe;
-use crate::Auth;
+use crate::http::error::describe;
+use crate::setup::db::AuthDb;
+use crate::setup::Auth;
 
 /// What the [`Auth`] service is built with.
 pub struct ServiceSettings {
@@ -95,8 +97,8 @@ pub fn purge() -> impl Fairing {
                 loop {
                     tokio::select! {
                         _ = every.tick() => match auth.purge_expired().await {
-                            Ok((0, 0)) => {}
-                            Ok((sessions, throttles)) => log::info!(
+                            Ok(purged) if purged == Purged::default() => {}
+                            Ok(Purged { sessions, throttles, .. }) => log::info!(
                                 "Deleted {sessions} ended sessions and {throttles} old throttle records"
                             ),
                             Err(e) => log::warn!("Purge failed: {}", describe(&e)),

@@ -5,12 +5,13 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use auth_store::SqliteStore;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use rocket::figment::Figment;
 use thiserror::Error;
 
-use crate::config::AppConfig;
+use crate::setup::config::AppConfig;
 
 /// Why the secret key could not be loaded or created.
 #[derive(Debug, Error)]
@@ -30,8 +31,8 @@ pub enum SecretKeyError {
     )]
     Malformed(PathBuf),
     /// The operating system's random number generator failed.
-    #[error("no randomness available to generate a secret key: {0}")]
-    Random(getrandom::Error),
+    #[error("cannot generate a secret key: {0}")]
+    Random(auth_core::RandomError),
 }
 
 /// Where the secret key came from, to be logged once Rocket's logger runs.
@@ -94,13 +95,19 @@ pub fn ensure(
     if configured {
         return Ok((figment, KeySource::Configured));
     }
-    let path = match (&config.secret_key_file, sqlite_file(database_url)) {
+    // Beside an SQLite file; for a database elsewhere (or a URL the store
+    // will refuse at connection), in `data/`.
+    let sqlite = database_url
+        .starts_with("sqlite:")
+        .then(|| SqliteStore::database_file(database_url).ok())
+        .flatten();
+    let path = match (&config.secret_key_file, sqlite) {
         (Some(configured), _) => configured.relative(),
-        (None, Some(SqliteFile::Memory)) => {
+        (None, Some(None)) => {
             let key = generate()?;
             return Ok((figment.merge(("secret_key", key)), KeySource::Ephemeral));
         }
-        (None, Some(SqliteFile::Path(db))) => db
+        (None, Some(Some(db))) => db
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("secret_key"), |dir| dir.join("secret_key")),
@@ -118,25 +125,9 @@ pub fn ensure(
     ))
 }
 
-enum SqliteFile {
-    Memory,
-    Path(PathBuf),
-}
-
-fn sqlite_file(url: &str) -> Option<SqliteFile> {
-    let rest = url.strip_prefix("sqlite:")?;
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split('?').next().unwrap_or(rest);
-    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
-        Some(SqliteFile::Memory)
-    } else {
-        Some(SqliteFile::Path(PathBuf::from(path)))
-    }
-}
-
 fn generate() -> Result<String, SecretKeyError> {
     let mut bytes = [0u8; 64];
-    getrandom::fill(&mut bytes).map_err(SecretKeyError::Random)?;
+    auth_core::RandomError::fill(&mut bytes).map_err(SecretKeyError::Random)?;
     Ok(STANDARD.encode(bytes))
 }
 
@@ -151,11 +142,7 @@ fn load_or_create(path: &Path) -> Result<(String, bool), SecretKeyError> {
         Ok(_) => false,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                let mut builder = fs::DirBuilder::new();
-                builder.recursive(true);
-                #[cfg(unix)]
-                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-                builder.create(dir).map_err(io)?;
+                auth_store::create_private_dir(dir).map_err(io)?;
             }
             // Another process may win the race to create it; then its key
             // is the one read back below.

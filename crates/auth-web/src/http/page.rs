@@ -6,10 +6,10 @@ use rocket::request::{self, FromRequest, Request};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
-use crate::assets::AssetVersion;
-use crate::flash::FlashMessage;
 use crate::guards::{CsrfToken, Visitor};
-use crate::Auth;
+use crate::http::assets::AssetVersion;
+use crate::http::flash::FlashMessage;
+use crate::setup::Auth;
 
 /// The layout's data: who is logged in, the flash message (consumed by
 /// rendering it, so it shows once), and the CSRF token for the navigation

@@ -3,7 +3,7 @@
 use auth_core::{IssuedSession, SessionToken};
 use rocket::http::CookieJar;
 
-use crate::cookie_policy::{CookieName, CookiePolicy};
+use crate::guards::cookie_policy::{CookieName, CookiePolicy};
 
 /// How the session cookie is written: a private cookie (encrypted and
 /// authenticated with the secret key) with the site's [`CookiePolicy`]

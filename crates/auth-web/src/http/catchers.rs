@@ -1,19 +1,19 @@
 //! Error pages, in the site's layout. Every failure ends here, whether
 //! Rocket raised it (404, 413, an unreadable form) or a route did
-//! ([`AppError`](crate::error::AppError)); none shows its cause.
+//! ([`AppError`](crate::http::error::AppError)); none shows its cause.
 
 use rocket::http::{Method, Status};
 use rocket::request::Request;
 use rocket::response::Redirect;
 
-use crate::flash::Flash;
+use crate::http::flash::Flash;
 use rocket::{catch, catchers, uri, Catcher};
 use rocket_dyn_templates::{context, Template};
 
-use crate::local_path::LocalPath;
-use crate::page::Page;
+use crate::guards::local_path::LocalPath;
+use crate::guards::session_cookie::SessionCookie;
+use crate::http::page::Page;
 use crate::routes::login;
-use crate::session_cookie::SessionCookie;
 
 /// Every catcher.
 pub fn all() -> Vec<Catcher> {
