@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 
 use chrome::{describe_violations, Browser, ChromeDriver, Viewport};
 use serde_json::Value;
-use support::{figment, sqlite_url, workspace, Server};
+use support::{figment, sqlite_url, Server};
+use test_support::workspace;
 
 const LOGOUT_BUTTON: &str = "header form[action='/logout'] button[type=submit]";
 const SUBMIT: &str = "main form button[type=submit]";

@@ -55,17 +55,6 @@ fn captured_logs() -> &'static Mutex<Vec<String>> {
     &LINES
 }
 
-/// A shared secret key for the instances: 32 random bytes in hex, one of
-/// the forms Rocket reads.
-fn random_key() -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .unwrap();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[ignore = "needs AUTH_TEST_POSTGRES_URL"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_conformance_suite_passes_on_postgres() {
@@ -105,7 +94,7 @@ async fn the_original_flow_works_on_postgres() {
 /// the other sees.
 async fn two_instances(database_url: &str) -> (Server, Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let key = random_key();
+    let key = test_support::random_key();
     let start = |name: &str| {
         let config = figment(&dir.path().join(name), database_url).merge(("secret_key", &key));
         Server::start(config)
@@ -177,7 +166,12 @@ async fn concurrent_registrations_across_instances_make_one_account() {
         let server = if i % 2 == 0 { &a } else { &b };
         let client = browser_no_redirects(Arc::new(Jar::default()));
         let (_, html) = page(&client, &server.url("/register")).await;
-        ready.push((client, server.url("/register"), support::csrf(&html), i));
+        ready.push((
+            client,
+            server.url("/register"),
+            test_support::csrf(&html),
+            i,
+        ));
     }
     // ...then all submitting the same email at once.
     let attempts: Vec<_> = ready

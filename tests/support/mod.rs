@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use auth_core::{Clock, SystemClock};
@@ -14,27 +14,17 @@ use rocket::figment::Figment;
 use rocket::Shutdown;
 use tokio::sync::oneshot;
 
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use test_support::csrf;
 
 /// The configuration of a test server keeping its data in `dir` and its
 /// accounts in `database_url`.
 pub fn figment(dir: &Path, database_url: &str) -> Figment {
-    let root = workspace();
-    auth_web::config::figment()
-        .merge(("databases.auth.url", database_url))
-        .merge(("secret_key_file", dir.join("secret_key")))
+    test_support::figment(dir, database_url)
         .merge(("address", "127.0.0.1"))
         .merge(("port", 0))
-        .merge(("bcrypt_cost", 4))
-        .merge(("log_level", "off"))
         .merge(("shutdown.ctrlc", false))
         .merge(("shutdown.grace", 1))
         .merge(("shutdown.mercy", 1))
-        .merge(("template_dir", root.join("templates")))
-        .merge(("static_dir", root.join("static")))
-        .merge(("files_dir", root.join("files")))
 }
 
 pub fn sqlite_url(dir: &Path) -> String {
@@ -102,13 +92,6 @@ pub fn browser_no_redirects(jar: Arc<Jar>) -> Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http client")
-}
-
-pub fn csrf(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
 }
 
 pub async fn page(client: &Client, url: &str) -> (StatusCode, String) {

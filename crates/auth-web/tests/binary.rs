@@ -7,9 +7,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-fn workspace() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
+use test_support::workspace;
 
 fn auth_web(data: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_auth-web"));

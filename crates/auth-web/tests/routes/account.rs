@@ -1,6 +1,6 @@
 use rocket::http::Status;
 
-use crate::common::{app, location, TestApp};
+use crate::common::{app, expect_page, location, TestApp};
 
 const RIGHT: &str = "analytical engine";
 
@@ -25,8 +25,7 @@ async fn the_account_page_needs_a_login() {
 async fn the_account_page_shows_the_details_and_every_session() {
     let app = with_ada().await;
     let _phone = app.other_browser("ada@example.com", RIGHT).await;
-    let (status, html) = app.get("/account").await;
-    assert_eq!(status, Status::Ok);
+    let html = app.page("/account").await;
     assert!(html.contains("Ada Lovelace") && html.contains("ada@example.com"));
     assert_eq!(html.matches("<tr><td>").count(), 2, "two sessions listed");
     assert_eq!(html.matches("This browser").count(), 1);
@@ -47,12 +46,12 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
             ],
         )
         .await;
-    assert_eq!(wrong.status(), Status::Unauthorized);
-    assert!(wrong
-        .into_string()
-        .await
-        .unwrap()
-        .contains("Your current password is not correct."));
+    expect_page(
+        wrong,
+        Status::Unauthorized,
+        "Your current password is not correct.",
+    )
+    .await;
 
     let weak = app
         .post(
@@ -61,12 +60,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
             &[("current_password", RIGHT), ("new_password", "password1")],
         )
         .await;
-    assert_eq!(weak.status(), Status::UnprocessableEntity);
-    assert!(weak
-        .into_string()
-        .await
-        .unwrap()
-        .contains("most commonly used"));
+    expect_page(weak, Status::UnprocessableEntity, "most commonly used").await;
 
     let changed = app
         .post(
@@ -105,12 +99,7 @@ async fn other_sessions_end_after_the_password_is_entered_again() {
     let wrong = app
         .post("/account/sessions", "/account", &[("password", "guess")])
         .await;
-    assert_eq!(wrong.status(), Status::Unauthorized);
-    assert!(wrong
-        .into_string()
-        .await
-        .unwrap()
-        .contains("Your password is not correct."));
+    expect_page(wrong, Status::Unauthorized, "Your password is not correct.").await;
     assert_eq!(phone.get("/secrets").dispatch().await.status(), Status::Ok);
 
     let ended = app

@@ -5,7 +5,7 @@
 //! `AUTH_TEST_BACKEND=postgres`, a fresh schema in the database named by
 //! `AUTH_TEST_POSTGRES_URL`: the same tests run on both backends.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use auth_core::ManualClock;
@@ -13,6 +13,7 @@ use rocket::figment::Figment;
 use rocket::http::{ContentType, Cookie, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use tempfile::TempDir;
+pub use test_support::{csrf, figment, form_body, workspace};
 
 pub struct TestApp {
     pub client: Client,
@@ -20,10 +21,6 @@ pub struct TestApp {
     pub figment: Figment,
     /// Keeps the temporary directory alive as long as the app.
     _dir: TempDir,
-}
-
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A new, empty database for one test.
@@ -42,20 +39,6 @@ pub async fn database_url(dir: &Path) -> String {
     }
 }
 
-/// The test configuration for an app on `database_url`, keeping its key in
-/// `dir`.
-pub fn figment(dir: &Path, database_url: &str) -> Figment {
-    let root = workspace();
-    auth_web::config::figment()
-        .merge(("databases.auth.url", database_url))
-        .merge(("secret_key_file", dir.join("secret_key")))
-        .merge(("bcrypt_cost", 4))
-        .merge(("log_level", "off"))
-        .merge(("template_dir", root.join("templates")))
-        .merge(("static_dir", root.join("static")))
-        .merge(("files_dir", root.join("files")))
-}
-
 pub async fn client(figment: Figment, clock: &ManualClock) -> Client {
     let rocket = auth_web::build(figment, Arc::new(clock.clone())).expect("app builds");
     Client::tracked(rocket).await.expect("app ignites")
@@ -64,6 +47,15 @@ pub async fn client(figment: Figment, clock: &ManualClock) -> Client {
 pub async fn app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     app_with(dir, |f| f).await
+}
+
+/// A fresh app whose browser has registered as ada@example.com, named
+/// `name`, with the password "analytical engine", and is logged in.
+pub async fn logged_in(name: &str) -> TestApp {
+    let app = app().await;
+    app.register("ada@example.com", name, "analytical engine")
+        .await;
+    app
 }
 
 pub async fn app_with(dir: TempDir, configure: impl FnOnce(Figment) -> Figment) -> TestApp {
@@ -76,14 +68,6 @@ pub async fn app_with(dir: TempDir, configure: impl FnOnce(Figment) -> Figment) 
         figment,
         _dir: dir,
     }
-}
-
-/// The value of a form's hidden CSRF field in `html`.
-pub fn csrf(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
 }
 
 /// The CSRF token of the form on `page`, as `client` sees it.
@@ -109,29 +93,9 @@ pub async fn post_with<'c>(
     client
         .post(uri.to_owned())
         .header(ContentType::Form)
-        .body(encode(&all))
+        .body(form_body(&all))
         .dispatch()
         .await
-}
-
-/// `application/x-www-form-urlencoded` encoding of `fields`.
-pub fn encode(fields: &[(&str, &str)]) -> String {
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".into(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    }
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 impl TestApp {
@@ -139,6 +103,13 @@ impl TestApp {
         let response = self.client.get(uri.to_owned()).dispatch().await;
         let status = response.status();
         (status, response.into_string().await.unwrap_or_default())
+    }
+
+    /// The page at `uri`, which must answer 200.
+    pub async fn page(&self, uri: &str) -> String {
+        let (status, html) = self.get(uri).await;
+        assert_eq!(status, Status::Ok, "GET {uri}:\n{html}");
+        html
     }
 
     pub async fn token_from(&self, page: &str) -> String {
@@ -167,7 +138,7 @@ impl TestApp {
             .post(uri.to_owned())
             .remote(remote.parse().expect("a socket address"))
             .header(ContentType::Form)
-            .body(encode(&all));
+            .body(form_body(&all));
         for (name, value) in headers {
             request = request.header(rocket::http::Header::new(*name, *value));
         }
@@ -227,7 +198,7 @@ impl TestApp {
         let response = browser
             .post("/login")
             .header(ContentType::Form)
-            .body(encode(&[
+            .body(form_body(&[
                 ("email", email),
                 ("password", password),
                 ("csrf_token", &token),
@@ -260,4 +231,20 @@ impl TestApp {
 
 pub fn location<'a>(response: &'a LocalResponse<'_>) -> Option<&'a str> {
     response.headers().get_one("Location")
+}
+
+/// Checks that `response` came with `status` and that its page says `text`.
+pub async fn expect_page(response: LocalResponse<'_>, status: Status, text: &str) {
+    assert_eq!(
+        response.status(),
+        status,
+        "status, before looking for {text:?}"
+    );
+    expect_text(response, text).await;
+}
+
+/// Checks that the page of `response` says `text`.
+pub async fn expect_text(response: LocalResponse<'_>, text: &str) {
+    let page = response.into_string().await.unwrap_or_default();
+    assert!(page.contains(text), "{text:?} is not on the page:\n{page}");
 }

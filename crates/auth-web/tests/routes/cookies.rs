@@ -2,9 +2,7 @@
 //! attributes: HttpOnly, SameSite=Lax, Path=/, and Secure with the __Host-
 //! prefix in secure mode.
 
-use rocket::http::Status;
-
-use crate::common::{app, app_with, TestApp};
+use crate::common::{app, app_with, logged_in, TestApp};
 
 fn set_cookies(response: &rocket::local::asynchronous::LocalResponse<'_>) -> Vec<String> {
     response
@@ -66,8 +64,7 @@ async fn the_flash_cookie_is_http_only_and_lax_over_http() {
         "{flash}"
     );
     drop(response);
-    let (status, html) = app.get("/secrets").await;
-    assert_eq!(status, Status::Ok);
+    let html = app.page("/secrets").await;
     assert!(html.contains("Your account has been created"), "shown once");
     let (_, html) = app.get("/secrets").await;
     assert!(
@@ -117,9 +114,7 @@ async fn in_secure_mode_logout_removes_the_session_cookie_with_its_attributes() 
 
 #[tokio::test]
 async fn over_http_logout_removes_the_session_cookie_with_its_attributes() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     let response = app.logout().await;
     let cookies = set_cookies(&response);
     let removal = named(&cookies, "session");

@@ -1,12 +1,11 @@
 use rocket::http::Status;
 
-use crate::common::app;
+use crate::common::{app, logged_in};
 
 #[tokio::test]
 async fn anonymous_home_offers_login_and_register() {
     let app = app().await;
-    let (status, html) = app.get("/").await;
-    assert_eq!(status, Status::Ok);
+    let html = app.page("/").await;
     assert!(html.contains(r#"href="/login""#));
     assert!(html.contains(r#"href="/register""#));
     assert!(!html.contains("(You are already logged in)"));
@@ -15,11 +14,8 @@ async fn anonymous_home_offers_login_and_register() {
 
 #[tokio::test]
 async fn logged_in_home_says_so_and_shows_name_and_logout() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada Lovelace", "analytical engine")
-        .await;
-    let (status, html) = app.get("/").await;
-    assert_eq!(status, Status::Ok);
+    let app = logged_in("Ada Lovelace").await;
+    let html = app.page("/").await;
     assert!(html.contains("(You are already logged in)"));
     assert!(html.contains("Ada Lovelace"));
     assert!(html.contains(r#"<form method="post" action="/logout""#));

@@ -1,6 +1,6 @@
 use rocket::http::{ContentType, Status};
 
-use crate::common::{app, encode};
+use crate::common::{app, form_body};
 
 async fn status_and_body(
     response: rocket::local::asynchronous::LocalResponse<'_>,
@@ -13,7 +13,7 @@ async fn status_and_body(
 async fn a_duplicated_field_is_refused() {
     let app = app().await;
     let token = app.token_from("/register").await;
-    let body = encode(&[
+    let body = form_body(&[
         ("email", "ada@example.com"),
         ("email", "eve@example.com"),
         ("name", "Ada"),

@@ -1,11 +1,9 @@
 use rocket::http::Status;
 
-use crate::common::{app, location, TestApp};
+use crate::common::{expect_page, location, logged_in, TestApp};
 
 async fn with_ada() -> TestApp {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     app.logout().await;
     app
 }
@@ -47,12 +45,12 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
 async fn blank_fields_ask_for_both() {
     let app = with_ada().await;
     let response = app.post("/login", "/login", &[]).await;
-    assert_eq!(response.status(), Status::UnprocessableEntity);
-    assert!(response
-        .into_string()
-        .await
-        .unwrap()
-        .contains("Enter your email and password."));
+    expect_page(
+        response,
+        Status::UnprocessableEntity,
+        "Enter your email and password.",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -85,7 +83,7 @@ async fn an_off_site_next_is_never_followed() {
         let (_, page) = app
             .get(&format!(
                 "/login?next={}",
-                crate::common::encode(&[("x", next)])[2..].to_owned()
+                crate::common::form_body(&[("x", next)])[2..].to_owned()
             ))
             .await;
         assert!(!page.contains("evil.example"), "{next} reached the page");

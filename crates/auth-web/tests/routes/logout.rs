@@ -1,23 +1,18 @@
 use rocket::http::Status;
 
-use crate::common::{app, location};
+use crate::common::{app, location, logged_in};
 
 #[tokio::test]
 async fn get_logout_shows_a_button_and_changes_nothing() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
-    let (status, html) = app.get("/logout").await;
-    assert_eq!(status, Status::Ok);
+    let app = logged_in("Ada").await;
+    let html = app.page("/logout").await;
     assert!(html.contains(r#"<form method="post" action="/logout">"#));
     assert_eq!(app.get("/secrets").await.0, Status::Ok, "still logged in");
 }
 
 #[tokio::test]
 async fn logout_ends_the_session_even_for_a_copied_cookie() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     let copied = app.session_cookie().expect("a session cookie");
     assert_eq!(app.replay("/secrets", copied.clone()).await, Status::Ok);
 

@@ -1,6 +1,6 @@
 use rocket::http::{ContentType, Status};
 
-use crate::common::{app, app_with, location, workspace};
+use crate::common::{app, app_with, location, logged_in, workspace};
 
 #[tokio::test]
 async fn protected_pages_send_anonymous_visitors_to_login_with_next() {
@@ -17,8 +17,7 @@ async fn protected_pages_send_anonymous_visitors_to_login_with_next() {
             Some(format!("/login?next={next}").as_str())
         );
     }
-    let (status, html) = app.get("/login?next=%2Fsecrets").await;
-    assert_eq!(status, Status::Ok);
+    let html = app.page("/login?next=%2Fsecrets").await;
     assert!(html.contains("Please log in to see this page."));
     // minijinja escapes "/" in attribute values; browsers decode it.
     assert!(html.contains(r#"name="next" value="&#x2f;secrets""#));
@@ -26,11 +25,8 @@ async fn protected_pages_send_anonymous_visitors_to_login_with_next() {
 
 #[tokio::test]
 async fn the_secrets_page_greets_the_user() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada Lovelace", "analytical engine")
-        .await;
-    let (status, html) = app.get("/secrets").await;
-    assert_eq!(status, Status::Ok);
+    let app = logged_in("Ada Lovelace").await;
+    let html = app.page("/secrets").await;
     assert!(html.contains("Welcome, Ada Lovelace"));
     assert!(html.contains(r#"href="/download""#));
 }
@@ -53,9 +49,7 @@ async fn a_script_in_a_name_is_shown_as_text() {
 
 #[tokio::test]
 async fn the_download_is_the_pdf_as_an_attachment() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     let response = app.client.get("/download").dispatch().await;
     assert_eq!(response.status(), Status::Ok);
     assert_eq!(response.content_type(), Some(ContentType::PDF));
@@ -77,9 +71,7 @@ async fn the_download_is_the_pdf_as_an_attachment() {
 
 #[tokio::test]
 async fn the_protected_file_is_not_reachable_any_other_way() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     for path in [
         "/static/cheat_sheet.pdf",
         "/static/files/cheat_sheet.pdf",

@@ -1,7 +1,7 @@
 use auth_core::{Email, UserStore};
 use rocket::http::Status;
 
-use crate::common::{app, location};
+use crate::common::{app, expect_page, location, logged_in};
 
 #[tokio::test]
 async fn registration_logs_in_and_goes_to_the_secrets_with_a_flash() {
@@ -11,8 +11,7 @@ async fn registration_logs_in_and_goes_to_the_secrets_with_a_flash() {
         .await;
     assert_eq!(response.status(), Status::SeeOther);
     assert_eq!(location(&response), Some("/secrets"));
-    let (status, html) = app.get("/secrets").await;
-    assert_eq!(status, Status::Ok);
+    let html = app.page("/secrets").await;
     assert!(html.contains("Welcome, Ada Lovelace"));
     assert!(html.contains("Your account has been created."));
     let (_, again) = app.get("/secrets").await;
@@ -24,9 +23,7 @@ async fn registration_logs_in_and_goes_to_the_secrets_with_a_flash() {
 
 #[tokio::test]
 async fn a_registered_email_in_any_case_is_sent_to_login() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     app.logout().await;
     for email in ["ada@example.com", "ADA@Example.COM", "  Ada@example.com "] {
         let response = app.register(email, "Impostor", "another password").await;
@@ -140,12 +137,12 @@ async fn the_minimum_length_is_configurable_and_shown_on_the_form() {
     assert!(form.contains(r#"minlength="12""#));
     assert!(form.contains("At least 12 characters"));
     let response = app.register("ada@example.com", "Ada", "eleven char").await;
-    assert_eq!(response.status(), Status::UnprocessableEntity);
-    assert!(response
-        .into_string()
-        .await
-        .unwrap()
-        .contains("Use at least 12 characters"));
+    expect_page(
+        response,
+        Status::UnprocessableEntity,
+        "Use at least 12 characters",
+    )
+    .await;
     let response = app.register("ada@example.com", "Ada", "twelve chars").await;
     assert_eq!(location(&response), Some("/secrets"));
 }

@@ -1,15 +1,13 @@
 use rocket::http::{ContentType, Header, Status};
 
-use crate::common::{app, encode, location};
+use crate::common::{app, form_body, location, logged_in};
 
 /// A forged post (no token, a wrong token, a token from another browser,
 /// or a cross-site origin with a valid token) is refused with the 403 page
 /// and changes nothing.
 #[tokio::test]
 async fn forged_posts_are_refused_and_change_nothing() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     let other_browser = app.replay_client().await;
     let foreign_token = crate::common::token_on(&other_browser, "/register").await;
     let valid_token = app.token_from("/register").await;
@@ -74,7 +72,7 @@ async fn forged_posts_are_refused_and_change_nothing() {
                 .client
                 .post(*uri)
                 .header(ContentType::Form)
-                .body(encode(&all));
+                .body(form_body(&all));
             for header in headers {
                 request = request.header(header);
             }
@@ -112,7 +110,7 @@ async fn same_origin_posts_with_a_token_pass() {
         .header(ContentType::Form)
         .header(Header::new("Origin", "http://localhost:8000"))
         .header(Header::new("Sec-Fetch-Site", "same-origin"))
-        .body(encode(&[
+        .body(form_body(&[
             ("email", "ada@example.com"),
             ("name", "Ada"),
             ("password", "analytical engine"),
@@ -134,7 +132,7 @@ async fn login_and_logout_rotate_the_csrf_secret() {
         .client
         .post("/logout")
         .header(ContentType::Form)
-        .body(encode(&[("csrf_token", &before)]))
+        .body(form_body(&[("csrf_token", &before)]))
         .dispatch()
         .await;
     assert_eq!(
@@ -146,9 +144,7 @@ async fn login_and_logout_rotate_the_csrf_secret() {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     for path in [
         "/",
         "/login",
@@ -284,9 +280,7 @@ async fn the_session_token_never_appears_in_a_url_or_a_page() {
 
 #[tokio::test]
 async fn only_static_files_actually_served_are_publicly_cacheable() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     let served = app.client.get("/static/style.css").dispatch().await;
     assert_eq!(served.status(), Status::Ok);
     assert_eq!(

@@ -1,7 +1,7 @@
 use auth_core::time::Duration;
 use rocket::http::Status;
 
-use crate::common::{app, client, database_url, figment, post_with, token_on};
+use crate::common::{client, database_url, expect_page, figment, logged_in, post_with, token_on};
 
 #[tokio::test]
 async fn a_session_survives_a_restart() {
@@ -30,19 +30,12 @@ async fn a_session_survives_a_restart() {
     .await
     .unwrap();
     let response = second.get("/secrets").cookie(cookie).dispatch().await;
-    assert_eq!(response.status(), Status::Ok);
-    assert!(response
-        .into_string()
-        .await
-        .unwrap()
-        .contains("Welcome, Ada"));
+    expect_page(response, Status::Ok, "Welcome, Ada").await;
 }
 
 #[tokio::test]
 async fn an_idle_session_ends_after_the_idle_timeout() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     app.clock.advance(Duration::minutes(29));
     assert_eq!(app.get("/secrets").await.0, Status::Ok);
     app.clock.advance(Duration::minutes(29));
@@ -57,9 +50,7 @@ async fn an_idle_session_ends_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn a_busy_session_ends_at_the_absolute_timeout() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     for _ in 0..(12 * 4 - 1) {
         app.clock.advance(Duration::minutes(15));
         assert_eq!(app.get("/secrets").await.0, Status::Ok);
@@ -82,9 +73,7 @@ async fn timeouts_come_from_the_configuration() {
 
 #[tokio::test]
 async fn a_database_failure_is_a_503_page() {
-    let app = app().await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let app = logged_in("Ada").await;
     let token = app.token_from("/login").await;
     let auth = app.client.rocket().state::<auth_web::Auth>().unwrap();
     auth.store().close().await;
@@ -93,7 +82,7 @@ async fn a_database_failure_is_a_503_page() {
         assert_eq!(status, Status::ServiceUnavailable, "{path}");
         assert!(html.contains("Temporarily unavailable"), "{path}");
     }
-    let body = crate::common::encode(&[
+    let body = crate::common::form_body(&[
         ("email", "ada@example.com"),
         ("password", "analytical engine"),
         ("csrf_token", &token),

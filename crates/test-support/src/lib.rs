@@ -1,0 +1,67 @@
+//! What the workspace's test harnesses share (the route tests on Rocket's
+//! local client, the end-to-end tests on a real socket, the binary's tests):
+//! the configuration of an app under test, reading a form's CSRF token,
+//! encoding a form body, a random secret key. Dev-only; never published.
+
+use std::path::{Path, PathBuf};
+
+use rocket::figment::Figment;
+
+/// The repository's root, where `templates/`, `static/` and `files/` are.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The configuration of an app under test: its data in `database_url`, its
+/// generated key in `dir`, the cheapest bcrypt cost, no log, and the
+/// repository's templates and files wherever the test runs from.
+pub fn figment(dir: &Path, database_url: &str) -> Figment {
+    let root = workspace();
+    auth_web::config::figment()
+        .merge(("databases.auth.url", database_url))
+        .merge(("secret_key_file", dir.join("secret_key")))
+        .merge(("bcrypt_cost", 4))
+        .merge(("log_level", "off"))
+        .merge(("template_dir", root.join("templates")))
+        .merge(("static_dir", root.join("static")))
+        .merge(("files_dir", root.join("files")))
+}
+
+/// The value of a form's hidden CSRF field in `html`.
+pub fn csrf(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    let end = start + html[start..].find('"').expect("the field's value ends");
+    html[start..end].to_owned()
+}
+
+/// `application/x-www-form-urlencoded` encoding of `fields`.
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".into(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A fresh secret key for instances that must share one: 32 random bytes
+/// in hex, one of the forms Rocket reads.
+pub fn random_key() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("random bytes from /dev/urandom");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
