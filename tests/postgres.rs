@@ -104,6 +104,23 @@ async fn two_instances(database_url: &str) -> (Server, Server, tempfile::TempDir
     (a, b, dir)
 }
 
+/// Stops `servers`, then drops the schema they used.
+async fn stop(servers: [Server; 2], schema: TestSchema) {
+    for server in servers {
+        server.stop().await;
+    }
+    schema.drop().await.unwrap();
+}
+
+/// A fresh schema, two instances on it, and Ada registered through the first.
+async fn ada_on_two_instances() -> (TestSchema, Server, Server, tempfile::TempDir) {
+    let schema = TestSchema::create(&postgres_url()).await.unwrap();
+    let (a, b, dir) = two_instances(schema.url()).await;
+    let ada = browser(Arc::new(Jar::default()));
+    support::register(&ada, &a, "ada@example.com", "Ada", "analytical engine").await;
+    (schema, a, b, dir)
+}
+
 #[ignore = "needs AUTH_TEST_POSTGRES_URL"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_accounts_and_sessions() {
@@ -148,9 +165,7 @@ async fn two_instances_share_accounts_and_sessions() {
     // The other browser's session is untouched.
     assert_eq!(page(&elsewhere, &a.url("/secrets")).await.0, StatusCode::OK);
 
-    a.stop().await;
-    b.stop().await;
-    schema.drop().await.unwrap();
+    stop([a, b], schema).await;
 }
 
 #[ignore = "needs AUTH_TEST_POSTGRES_URL"]
@@ -227,19 +242,13 @@ async fn concurrent_registrations_across_instances_make_one_account() {
     assert_eq!(rows, 1);
     store.close().await;
 
-    a.stop().await;
-    b.stop().await;
-    schema.drop().await.unwrap();
+    stop([a, b], schema).await;
 }
 
 #[ignore = "needs AUTH_TEST_POSTGRES_URL"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_throttle_holds_across_instances() {
-    let url = postgres_url();
-    let schema = TestSchema::create(&url).await.unwrap();
-    let (a, b, _dir) = two_instances(schema.url()).await;
-    let ada = browser(Arc::new(Jar::default()));
-    support::register(&ada, &a, "ada@example.com", "Ada", "analytical engine").await;
+    let (schema, a, b, _dir) = ada_on_two_instances().await;
 
     let attacker = browser(Arc::new(Jar::default()));
     for attempt in 0..5 {
@@ -264,9 +273,7 @@ async fn the_login_throttle_holds_across_instances() {
         assert!((1..=60).contains(&wait), "{wait}");
     }
 
-    a.stop().await;
-    b.stop().await;
-    schema.drop().await.unwrap();
+    stop([a, b], schema).await;
 }
 
 /// Wrong passwords for one account sent at the same moment to two
@@ -274,11 +281,7 @@ async fn the_login_throttle_holds_across_instances() {
 #[ignore = "needs AUTH_TEST_POSTGRES_URL"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn simultaneous_wrong_passwords_across_instances_get_no_more_checks_than_the_limit() {
-    let url = postgres_url();
-    let schema = TestSchema::create(&url).await.unwrap();
-    let (a, b, _dir) = two_instances(schema.url()).await;
-    let ada = browser(Arc::new(Jar::default()));
-    support::register(&ada, &a, "ada@example.com", "Ada", "analytical engine").await;
+    let (schema, a, b, _dir) = ada_on_two_instances().await;
 
     let burst = support::guess_at_once(&[&a, &b], "ada@example.com", 24).await;
     assert_eq!(
@@ -289,9 +292,7 @@ async fn simultaneous_wrong_passwords_across_instances_get_no_more_checks_than_t
             other: vec![]
         }
     );
-    a.stop().await;
-    b.stop().await;
-    schema.drop().await.unwrap();
+    stop([a, b], schema).await;
 }
 
 /// A database of its own, since the outage is made by refusing connections

@@ -100,6 +100,12 @@ pub async fn page(client: &Client, url: &str) -> (StatusCode, String) {
     (status, response.text().await.expect("body"))
 }
 
+/// Checks that the page of `response` says `text`.
+pub async fn expect_text(response: Response, text: &str) {
+    let page = response.text().await.expect("a page");
+    assert!(page.contains(text), "{text:?} is not on the page:\n{page}");
+}
+
 /// Fetches `form_page`, then posts `fields` and its CSRF token to `action`.
 pub async fn submit(
     client: &Client,
@@ -114,6 +120,17 @@ pub async fn submit(
     client.post(action).form(&all).send().await.expect("POST")
 }
 
+/// Posts `fields` through the form of `server`'s page `path`.
+pub async fn post_form(
+    client: &Client,
+    server: &Server,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    let url = server.url(path);
+    submit(client, &url, &url, fields).await
+}
+
 /// Registers through `server`'s form.
 pub async fn register(
     client: &Client,
@@ -122,21 +139,14 @@ pub async fn register(
     name: &str,
     password: &str,
 ) -> Response {
-    let url = server.url("/register");
     let fields = [("email", email), ("name", name), ("password", password)];
-    submit(client, &url, &url, &fields).await
+    post_form(client, server, "/register", &fields).await
 }
 
 /// Logs in through `server`'s form.
 pub async fn login(client: &Client, server: &Server, email: &str, password: &str) -> Response {
-    let url = server.url("/login");
-    submit(
-        client,
-        &url,
-        &url,
-        &[("email", email), ("password", password)],
-    )
-    .await
+    let fields = [("email", email), ("password", password)];
+    post_form(client, server, "/login", &fields).await
 }
 
 /// The original app's flow, as a browser walks it: register, the secret
@@ -176,11 +186,7 @@ pub async fn walk_the_original_flow(server: &Server) {
 
     let logged_out = submit(&client, &url("/"), &url("/logout"), &[]).await;
     assert_eq!(logged_out.url().path(), "/");
-    assert!(logged_out
-        .text()
-        .await
-        .unwrap()
-        .contains("You have been logged out."));
+    expect_text(logged_out, "You have been logged out.").await;
 
     let bounced = client.get(url("/secrets")).send().await.unwrap();
     assert_eq!(bounced.url().path(), "/login");
@@ -196,11 +202,7 @@ pub async fn walk_the_original_flow(server: &Server) {
     )
     .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    assert!(wrong
-        .text()
-        .await
-        .unwrap()
-        .contains("Invalid email or password. Please try again."));
+    expect_text(wrong, "Invalid email or password. Please try again.").await;
 
     let logged_in = submit(
         &client,

@@ -96,12 +96,22 @@ impl TokenDigest {
 
 impl fmt::Debug for TokenDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TokenDigest(")?;
-        for byte in &self.0[..4] {
-            write!(f, "{byte:02x}")?;
-        }
-        write!(f, "…)")
+        debug_digest("TokenDigest", &self.0, f)
     }
+}
+
+/// `Name(1a2b3c4d…)`: enough of a digest to tell two apart in a log or a
+/// test failure, too little to look one up.
+pub(crate) fn debug_digest(
+    name: &str,
+    digest: &[u8; 32],
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    write!(f, "{name}(")?;
+    for byte in &digest[..4] {
+        write!(f, "{byte:02x}")?;
+    }
+    write!(f, "…)")
 }
 
 /// How long sessions live. The defaults are OWASP ASVS level 2's (§3.3.2):

@@ -148,11 +148,7 @@ impl ThrottleKey {
 
 impl std::fmt::Debug for ThrottleKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ThrottleKey(")?;
-        for byte in &self.0[..4] {
-            write!(f, "{byte:02x}")?;
-        }
-        write!(f, "…)")
+        crate::session::debug_digest("ThrottleKey", &self.0, f)
     }
 }
 

@@ -44,6 +44,25 @@ async fn fixture() -> Fixture {
     }
 }
 
+impl Fixture {
+    /// Another service on the fixture's accounts and clock, with `policy`.
+    fn with_policy(&self, policy: ThrottlePolicy) -> AuthService<MemoryStore> {
+        AuthService::builder(self.auth.store().clone())
+            .hasher(BcryptHasher::new(4).unwrap())
+            .clock(self.clock.clone())
+            .throttle_policy(policy)
+            .build()
+            .unwrap()
+    }
+}
+
+/// `times` wrong passwords for Ada, from no known address.
+async fn fail_logins(f: &Fixture, times: usize) {
+    for _ in 0..times {
+        let _ = f.auth.login("ada@example.com", "wrong").await;
+    }
+}
+
 fn ip(text: &str) -> Option<IpAddr> {
     Some(text.parse().unwrap())
 }
@@ -116,9 +135,7 @@ async fn consecutive_locks_grow_and_a_quiet_window_resets_them() {
 
     // A window's quiet after the last lock: back to the shortest lock.
     f.clock.advance(Duration::minutes(15));
-    for _ in 0..5 {
-        let _ = f.auth.login("ada@example.com", "wrong").await;
-    }
+    fail_logins(&f, 5).await;
     assert_eq!(
         retry_after(f.auth.login("ada@example.com", RIGHT).await),
         60
@@ -128,26 +145,18 @@ async fn consecutive_locks_grow_and_a_quiet_window_resets_them() {
 #[tokio::test]
 async fn failures_outside_the_window_do_not_add_up() {
     let f = fixture().await;
-    for _ in 0..4 {
-        let _ = f.auth.login("ada@example.com", "wrong").await;
-    }
+    fail_logins(&f, 4).await;
     f.clock.advance(Duration::minutes(16));
-    for _ in 0..4 {
-        let _ = f.auth.login("ada@example.com", "wrong").await;
-    }
+    fail_logins(&f, 4).await;
     f.auth.login("ada@example.com", RIGHT).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_success_clears_the_account_count() {
     let f = fixture().await;
-    for _ in 0..4 {
-        let _ = f.auth.login("ada@example.com", "wrong").await;
-    }
+    fail_logins(&f, 4).await;
     f.auth.login("ada@example.com", RIGHT).await.unwrap();
-    for _ in 0..4 {
-        let _ = f.auth.login("ada@example.com", "wrong").await;
-    }
+    fail_logins(&f, 4).await;
     f.auth.login("ada@example.com", RIGHT).await.unwrap();
 }
 
@@ -299,16 +308,10 @@ async fn simultaneous_guesses_get_no_more_checks_than_the_limit() {
 #[tokio::test]
 async fn a_right_password_at_the_limit_gives_the_address_its_attempt_back() {
     let f = fixture().await;
-    let policy = ThrottlePolicy {
+    let auth = f.with_policy(ThrottlePolicy {
         address_limit: 3,
         ..ThrottlePolicy::default()
-    };
-    let auth = AuthService::builder(f.auth.store().clone())
-        .hasher(BcryptHasher::new(4).unwrap())
-        .clock(f.clock.clone())
-        .throttle_policy(policy)
-        .build()
-        .unwrap();
+    });
     let office = ip("203.0.113.5");
     for _ in 0..2 {
         let wrong = auth.login_from("bob@example.com", "wrong", office).await;
@@ -327,16 +330,10 @@ async fn a_right_password_at_the_limit_gives_the_address_its_attempt_back() {
 #[tokio::test]
 async fn registrations_are_limited_per_address() {
     let f = fixture().await;
-    let policy = ThrottlePolicy {
+    let auth = f.with_policy(ThrottlePolicy {
         registration_limit: 3,
         ..ThrottlePolicy::default()
-    };
-    let auth = AuthService::builder(f.auth.store().clone())
-        .hasher(BcryptHasher::new(4).unwrap())
-        .clock(f.clock.clone())
-        .throttle_policy(policy)
-        .build()
-        .unwrap();
+    });
     let office = ip("203.0.113.5");
     let form = |email| Registration {
         email,

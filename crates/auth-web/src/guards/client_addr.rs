@@ -6,6 +6,8 @@ use ipnet::IpNet;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 
+use crate::setup::config::InvalidSetting;
+
 /// The reverse proxies whose `X-Forwarded-For` header is believed.
 ///
 /// Without a proxy, the client is the TCP peer, and a header naming some
@@ -20,7 +22,7 @@ pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
     /// Parses addresses (`10.0.0.5`) and networks (`10.0.0.0/8`).
-    pub fn parse(entries: &[String]) -> Result<Self, String> {
+    pub fn parse(entries: &[String]) -> Result<Self, InvalidSetting> {
         entries
             .iter()
             .map(|entry| {
@@ -28,7 +30,13 @@ impl TrustedProxies {
                 entry
                     .parse::<IpNet>()
                     .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| format!("trusted_proxies: {entry:?} is not an address or network"))
+                    .map_err(|_| {
+                        InvalidSetting::new(
+                            "trusted_proxies",
+                            format!("{entry:?}"),
+                            "is not an address or a network such as 10.0.0.0/8",
+                        )
+                    })
             })
             .collect::<Result<_, _>>()
             .map(Self)
@@ -168,6 +176,6 @@ mod tests {
     #[test]
     fn bad_entries_are_refused_with_their_value() {
         let error = TrustedProxies::parse(&["10.0.0.0/33".into()]).unwrap_err();
-        assert!(error.contains("10.0.0.0/33"));
+        assert!(error.to_string().contains("10.0.0.0/33"));
     }
 }

@@ -1,7 +1,7 @@
 //! The account page: details, password change, and the account's sessions.
 
 use auth_core::time::OffsetDateTime;
-use auth_core::SessionSummary;
+use auth_core::{AuthError, SessionSummary};
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
@@ -129,19 +129,14 @@ pub async fn change_password(
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
     let form = form.0;
-    let refusal = match auth
+    let outcome = auth
         .change_password(&user.token, &form.current_password, &form.new_password)
         .await
-    {
-        Ok(()) => {
-            return Ok(Reply::Redirect(Flash::success(
-                Redirect::to(uri!(show)),
-                "Your password has been changed, and your other sessions have been logged out.",
-            )))
-        }
-        Err(error) => Refusal::of(error, &CHANGE_PASSWORD)?,
-    };
-    refused(page, &user, auth, refusal).await
+        .map(|()| {
+            "Your password has been changed, and your other sessions have been logged out."
+                .to_owned()
+        });
+    answer(outcome, &CHANGE_PASSWORD, page, &user, auth).await
 }
 
 /// Ends every session of the account but this one, after checking the
@@ -153,33 +148,36 @@ pub async fn end_other_sessions(
     page: Page<'_>,
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
-    let refusal = match auth
+    let outcome = auth
         .revoke_other_sessions(&user.token, &form.0.password)
         .await
-    {
-        Ok(ended) => {
-            let message = match ended {
-                0 => "There were no other sessions to log out.".to_owned(),
-                1 => "Logged out 1 other session.".to_owned(),
-                n => format!("Logged out {n} other sessions."),
-            };
-            return Ok(Reply::Redirect(Flash::success(
-                Redirect::to(uri!(show)),
-                message,
-            )));
-        }
-        Err(error) => Refusal::of(error, &END_OTHER_SESSIONS)?,
-    };
-    refused(page, &user, auth, refusal).await
+        .map(|ended| match ended {
+            0 => "There were no other sessions to log out.".to_owned(),
+            1 => "Logged out 1 other session.".to_owned(),
+            n => format!("Logged out {n} other sessions."),
+        });
+    answer(outcome, &END_OTHER_SESSIONS, page, &user, auth).await
 }
 
-/// The account page again, with the refusal's messages by their fields.
-async fn refused(
+/// Back to the account page with `outcome`'s message if the form worked;
+/// else the account page again, with the refusal's messages by their
+/// fields.
+async fn answer(
+    outcome: Result<String, AuthError>,
+    wording: &FormWording,
     page: Page<'_>,
     user: &CurrentUser,
     auth: &Auth,
-    refusal: Refusal,
 ) -> Result<Reply, AppError> {
+    let refusal = match outcome {
+        Ok(message) => {
+            return Ok(Reply::Redirect(Flash::success(
+                Redirect::to(uri!(show)),
+                message,
+            )))
+        }
+        Err(error) => Refusal::of(error, wording)?,
+    };
     let page = render(page, user, auth, refusal.errors().clone()).await?;
     Ok(refusal.reply(page))
 }

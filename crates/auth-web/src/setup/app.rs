@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use auth_core::{AuthService, BcryptHasher, Clock, SystemClock};
+use auth_core::{AuthService, Clock, SystemClock};
 use auth_store::Store;
 use rocket::figment::Figment;
 use rocket::fs::FileServer;
@@ -21,7 +21,7 @@ use crate::http::catchers;
 use crate::http::security_headers::{self, SecurityHeaders};
 use crate::routes;
 use crate::routes::protected::ProtectedFiles;
-use crate::setup::config::{self, AppConfig};
+use crate::setup::config::{self, AppConfig, InvalidSetting};
 use crate::setup::db::AuthDb;
 use crate::setup::secret_key::{self, SecretKeyError};
 use crate::setup::startup;
@@ -37,7 +37,7 @@ pub enum StartupError {
     Config(Box<rocket::figment::Error>),
     /// A setting has an unusable value.
     #[error("configuration: {0}")]
-    Invalid(String),
+    Invalid(#[from] InvalidSetting),
     /// The secret key could not be loaded or created.
     #[error(transparent)]
     SecretKey(#[from] SecretKeyError),
@@ -58,48 +58,45 @@ pub fn rocket() -> Result<Rocket<Build>, StartupError> {
 /// clock instead of sleeping).
 pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, StartupError> {
     let config: AppConfig = figment.extract()?;
-    let passwords = config.password_policy().map_err(StartupError::Invalid)?;
-    let sessions = config.session_policy().map_err(StartupError::Invalid)?;
-    let throttle = config
-        .login_throttle
-        .policy(&config.registration_throttle)
-        .map_err(StartupError::Invalid)?;
-    let proxies = TrustedProxies::parse(&config.trusted_proxies).map_err(StartupError::Invalid)?;
-    let hasher = BcryptHasher::new(config.bcrypt_cost)
-        .map_err(|e| StartupError::Invalid(format!("bcrypt_cost: {e}")))?;
+    let located = |e: InvalidSetting| e.located(&figment);
+    let service = config.service().map_err(located)?;
+    let proxies = TrustedProxies::parse(&config.trusted_proxies).map_err(located)?;
+    let static_dir = existing_dir("static_dir", config.static_dir.relative()).map_err(located)?;
+    let files_dir = existing_dir("files_dir", config.files_dir.relative()).map_err(located)?;
+    if files_dir.starts_with(&static_dir) {
+        let problem = format!(
+            "is inside static_dir ({}): protected files would be public",
+            static_dir.display()
+        );
+        return Err(located(InvalidSetting::new(
+            "files_dir",
+            files_dir.display(),
+            problem,
+        ))
+        .into());
+    }
+    let assets = AssetVersion::of_dir(&static_dir).map_err(|e| {
+        located(InvalidSetting::new(
+            "static_dir",
+            static_dir.display(),
+            e.to_string(),
+        ))
+    })?;
     let database_url: String = figment.extract_inner("databases.auth.url")?;
     let (figment, key_source) = secret_key::ensure(figment, &config, &database_url)?;
-    let static_dir = existing_dir("static_dir", config.static_dir.relative())?;
-    let files_dir = existing_dir("files_dir", config.files_dir.relative())?;
-    if files_dir.starts_with(&static_dir) {
-        return Err(StartupError::Invalid(format!(
-            "files_dir ({}) is inside static_dir ({}): protected files would be public",
-            files_dir.display(),
-            static_dir.display()
-        )));
-    }
-
-    let assets = AssetVersion::of_dir(&static_dir)
-        .map_err(|e| StartupError::Invalid(format!("static_dir {}: {e}", static_dir.display())))?;
 
     let rocket = rocket::custom(figment);
     key_source.log();
+    let cookies = CookiePolicy::new(config.secure_cookies);
     Ok(rocket
         .attach(security_headers::shield(config.secure_cookies))
         .attach(SecurityHeaders)
         .attach(Template::fairing())
         .attach(AuthDb::init())
-        .attach(startup::auth_service(startup::ServiceSettings {
-            hasher,
-            passwords,
-            sessions,
-            throttle,
-            hash_concurrency: config.hash_concurrency,
-            clock,
-        }))
+        .attach(startup::auth_service(service, clock))
         .attach(startup::purge())
-        .manage(CookiePolicy::new(config.secure_cookies))
-        .manage(SessionCookie::new(CookiePolicy::new(config.secure_cookies)))
+        .manage(cookies)
+        .manage(SessionCookie::new(cookies))
         .manage(proxies)
         .manage(assets)
         .manage(ProtectedFiles(files_dir))
@@ -108,11 +105,12 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         .register("/", catchers::all()))
 }
 
-fn existing_dir(setting: &str, path: PathBuf) -> Result<PathBuf, StartupError> {
+fn existing_dir(setting: &'static str, path: PathBuf) -> Result<PathBuf, InvalidSetting> {
     Path::new(&path).canonicalize().map_err(|e| {
-        StartupError::Invalid(format!(
-            "{setting} {}: {e} (run from the repository root, or set {setting})",
-            path.display()
-        ))
+        InvalidSetting::new(
+            setting,
+            path.display(),
+            format!("{e} (run from the repository root, or set {setting})"),
+        )
     })
 }

@@ -4,15 +4,97 @@
 use std::path::PathBuf;
 
 use auth_core::time::Duration;
-use auth_core::{BcryptHasher, PasswordPolicy, SessionPolicy, ThrottlePolicy};
+use auth_core::{
+    AuthServiceBuilder, AuthStore, BcryptHasher, PasswordPolicy, SessionPolicy, ThrottlePolicy,
+};
 use rocket::figment::providers::Serialized;
 use rocket::figment::value::magic::RelativePathBuf;
 use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 /// The database used when none is configured: a SQLite file under `data/`,
 /// created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/auth.db";
+
+/// Where the generated secret key is kept when neither `secret_key` nor
+/// `secret_key_file` is set and the database is not an SQLite file (whose
+/// directory it otherwise shares).
+pub const DEFAULT_SECRET_KEY_FILE: &str = "data/secret_key";
+
+/// A setting with a value this application cannot use. Its message names
+/// the setting, the value, where the value came from and what is wrong.
+#[derive(Debug, Error)]
+#[error("{setting} = {value}{origin}: {problem}")]
+pub struct InvalidSetting {
+    /// The setting's key, as in `Rocket.toml` (`login_throttle.window`).
+    pub setting: &'static str,
+    /// The value given.
+    pub value: String,
+    /// Where it came from (" (from ...)"), once known.
+    origin: String,
+    /// What is wrong with it, and what would do.
+    pub problem: String,
+}
+
+impl InvalidSetting {
+    /// `setting` has `value`, which is wrong as `problem` says.
+    pub fn new(
+        setting: &'static str,
+        value: impl std::fmt::Display,
+        problem: impl Into<String>,
+    ) -> Self {
+        Self {
+            setting,
+            value: value.to_string(),
+            origin: String::new(),
+            problem: problem.into(),
+        }
+    }
+
+    /// Says where the value came from (a file, an environment variable or
+    /// the built-in default), as `figment` recorded it.
+    pub fn located(mut self, figment: &Figment) -> Self {
+        self.origin = match figment.find_metadata(self.setting) {
+            Some(meta) => match &meta.source {
+                Some(source) => format!(" (from {} {source})", meta.name),
+                None => format!(" (from {})", meta.name),
+            },
+            None => " (the default)".to_owned(),
+        };
+        self
+    }
+}
+
+/// How the [`Auth`](crate::setup::Auth) service is configured: every
+/// setting of [`AppConfig`] that the service reads, checked.
+pub struct ServiceConfig {
+    hasher: BcryptHasher,
+    passwords: PasswordPolicy,
+    sessions: SessionPolicy,
+    throttle: ThrottlePolicy,
+    hash_concurrency: Option<usize>,
+}
+
+impl ServiceConfig {
+    /// `builder` with these settings.
+    pub fn apply<S: AuthStore>(&self, builder: AuthServiceBuilder<S>) -> AuthServiceBuilder<S> {
+        let builder = builder
+            .hasher(self.hasher)
+            .password_policy(self.passwords.clone())
+            .session_policy(self.sessions)
+            .throttle_policy(self.throttle);
+        match self.hash_concurrency {
+            Some(limit) => builder.max_concurrent_hashes(limit),
+            None => builder,
+        }
+    }
+
+    /// The bcrypt cost in force, for the start-up log.
+    pub fn bcrypt_cost(&self) -> u32 {
+        self.hasher.cost()
+    }
+}
 
 /// The configuration every run reads: Rocket's own sources (`Rocket.toml`,
 /// found in the working directory or a parent, and `ROCKET_*` variables),
@@ -131,21 +213,36 @@ impl ThrottleConfig {
     pub fn policy(
         &self,
         registrations: &RegistrationThrottleConfig,
-    ) -> Result<ThrottlePolicy, String> {
+    ) -> Result<ThrottlePolicy, InvalidSetting> {
         if self.disabled {
             return Ok(ThrottlePolicy::disabled());
         }
-        if registrations.limit == 0 || registrations.window == 0 {
-            return Err("registration_throttle: limit and window must be at least 1".into());
+        let positive = [
+            (
+                "login_throttle.account_limit",
+                u64::from(self.account_limit),
+            ),
+            (
+                "login_throttle.address_limit",
+                u64::from(self.address_limit),
+            ),
+            ("login_throttle.window", self.window),
+            ("login_throttle.lockout", self.lockout),
+            (
+                "registration_throttle.limit",
+                u64::from(registrations.limit),
+            ),
+            ("registration_throttle.window", registrations.window),
+        ];
+        if let Some((setting, value)) = positive.into_iter().find(|(_, value)| *value == 0) {
+            return Err(InvalidSetting::new(setting, value, "must be at least 1"));
         }
-        if self.account_limit == 0 || self.address_limit == 0 {
-            return Err("login_throttle limits must be at least 1".into());
-        }
-        if self.window == 0 || self.lockout == 0 || self.max_lockout < self.lockout {
-            return Err(
-                "login_throttle: window and lockout must be positive, max_lockout >= lockout"
-                    .into(),
-            );
+        if self.max_lockout < self.lockout {
+            return Err(InvalidSetting::new(
+                "login_throttle.max_lockout",
+                self.max_lockout,
+                format!("must be at least login_throttle.lockout ({})", self.lockout),
+            ));
         }
         Ok(ThrottlePolicy {
             account_limit: self.account_limit,
@@ -180,23 +277,43 @@ impl Default for AppConfig {
 }
 
 impl AppConfig {
+    /// Everything the service reads, checked to be usable.
+    pub fn service(&self) -> Result<ServiceConfig, InvalidSetting> {
+        Ok(ServiceConfig {
+            hasher: BcryptHasher::new(self.bcrypt_cost)
+                .map_err(|e| InvalidSetting::new("bcrypt_cost", self.bcrypt_cost, e.to_string()))?,
+            passwords: self.password_policy()?,
+            sessions: self.session_policy()?,
+            throttle: self.login_throttle.policy(&self.registration_throttle)?,
+            hash_concurrency: self.hash_concurrency,
+        })
+    }
+
     /// The rules for new passwords, checked to be usable.
-    pub fn password_policy(&self) -> Result<PasswordPolicy, String> {
+    pub fn password_policy(&self) -> Result<PasswordPolicy, InvalidSetting> {
         if !(1..=PasswordPolicy::MAX_CHARS).contains(&self.password_min_chars) {
-            return Err(format!(
-                "password_min_chars must be between 1 and {}",
-                PasswordPolicy::MAX_CHARS
+            return Err(InvalidSetting::new(
+                "password_min_chars",
+                self.password_min_chars,
+                format!("must be between 1 and {}", PasswordPolicy::MAX_CHARS),
             ));
         }
         Ok(PasswordPolicy::default().with_min_chars(self.password_min_chars))
     }
 
     /// The session lifetimes, checked to be usable.
-    pub fn session_policy(&self) -> Result<SessionPolicy, String> {
-        if self.session_idle_timeout == 0 || self.session_absolute_timeout == 0 {
-            return Err(
-                "session_idle_timeout and session_absolute_timeout must be positive".into(),
-            );
+    pub fn session_policy(&self) -> Result<SessionPolicy, InvalidSetting> {
+        for (setting, value) in [
+            ("session_idle_timeout", self.session_idle_timeout),
+            ("session_absolute_timeout", self.session_absolute_timeout),
+        ] {
+            if value == 0 {
+                return Err(InvalidSetting::new(
+                    setting,
+                    value,
+                    "must be at least 1 second",
+                ));
+            }
         }
         Ok(SessionPolicy {
             idle_timeout: seconds(self.session_idle_timeout),

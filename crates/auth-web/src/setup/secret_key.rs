@@ -11,7 +11,7 @@ use base64::Engine as _;
 use rocket::figment::Figment;
 use thiserror::Error;
 
-use crate::setup::config::AppConfig;
+use crate::setup::config::{AppConfig, DEFAULT_SECRET_KEY_FILE};
 
 /// Why the secret key could not be loaded or created.
 #[derive(Debug, Error)]
@@ -111,7 +111,7 @@ pub fn ensure(
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("secret_key"), |dir| dir.join("secret_key")),
-        (None, None) => PathBuf::from("data/secret_key"),
+        (None, None) => PathBuf::from(DEFAULT_SECRET_KEY_FILE),
     };
     let (key, created) = load_or_create(&path)?;
     let exposed = readable_by_others(&path);

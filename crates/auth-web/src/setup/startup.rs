@@ -4,45 +4,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{
-    AuthService, BcryptHasher, Clock, PasswordPolicy, Purged, SessionPolicy, ThrottlePolicy,
-};
+use auth_core::{AuthService, Clock, Purged};
 use rocket::fairing::{AdHoc, Fairing};
 use rocket::tokio;
 
 use crate::http::error::describe;
+use crate::setup::config::ServiceConfig;
 use crate::setup::db::AuthDb;
 use crate::setup::Auth;
-
-/// What the [`Auth`] service is built with.
-pub struct ServiceSettings {
-    /// The password hasher.
-    pub hasher: BcryptHasher,
-    /// Rules for new passwords.
-    pub passwords: PasswordPolicy,
-    /// Session lifetimes.
-    pub sessions: SessionPolicy,
-    /// Failed-login limits.
-    pub throttle: ThrottlePolicy,
-    /// Hashes at once, if not one per core.
-    pub hash_concurrency: Option<usize>,
-    /// The clock.
-    pub clock: Arc<dyn Clock>,
-}
 
 /// Runs the migrations and builds the [`Auth`] service over the pool. Must
 /// be attached after [`AuthDb::init`](rocket_db_pools::Database::init). A failure stops the launch with a
 /// log line saying why.
-pub fn auth_service(settings: ServiceSettings) -> impl Fairing {
+pub fn auth_service(config: ServiceConfig, clock: Arc<dyn Clock>) -> impl Fairing {
     AdHoc::try_on_ignite("Auth service", move |rocket| async move {
-        let ServiceSettings {
-            hasher,
-            passwords,
-            sessions,
-            throttle,
-            hash_concurrency,
-            clock,
-        } = settings;
         // Absent when the pool failed to open, which rocket_db_pools has
         // already logged with its cause.
         let Some(db) = rocket.state::<AuthDb>() else {
@@ -53,21 +28,13 @@ pub fn auth_service(settings: ServiceSettings) -> impl Fairing {
             log::error!("Database migration failed: {}", describe(&e));
             return Err(rocket);
         }
-        let mut builder = AuthService::builder(store)
-            .hasher(hasher)
-            .password_policy(passwords)
-            .session_policy(sessions)
-            .throttle_policy(throttle)
-            .clock(clock);
-        if let Some(limit) = hash_concurrency {
-            builder = builder.max_concurrent_hashes(limit);
-        }
+        let builder = config.apply(AuthService::builder(store)).clock(clock);
         match builder.build() {
             Ok(service) => {
                 log::info!(
                     "Auth service ready on {} (bcrypt cost {})",
                     service.store().backend(),
-                    hasher.cost()
+                    config.bcrypt_cost()
                 );
                 Ok(rocket.manage(service))
             }

@@ -1,4 +1,5 @@
 use rocket::http::Status;
+use rocket::local::asynchronous::LocalResponse;
 
 use crate::common::{app, expect_page, location, TestApp};
 
@@ -8,6 +9,16 @@ async fn with_ada() -> TestApp {
     let app = app().await;
     app.register("ada@example.com", "Ada Lovelace", RIGHT).await;
     app
+}
+
+/// Posts the password-change form of the account page.
+async fn change_password<'a>(app: &'a TestApp, current: &str, new: &str) -> LocalResponse<'a> {
+    app.post(
+        "/account/password",
+        "/account",
+        &[("current_password", current), ("new_password", new)],
+    )
+    .await
 }
 
 #[tokio::test]
@@ -62,16 +73,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         .await;
     expect_page(weak, Status::UnprocessableEntity, "most commonly used").await;
 
-    let changed = app
-        .post(
-            "/account/password",
-            "/account",
-            &[
-                ("current_password", RIGHT),
-                ("new_password", "difference engine"),
-            ],
-        )
-        .await;
+    let changed = change_password(&app, RIGHT, "difference engine").await;
     assert_eq!(location(&changed), Some("/account"));
     let (status, html) = app.get("/account").await;
     assert_eq!(status, Status::Ok, "this browser stays logged in");
@@ -127,16 +129,7 @@ async fn guessing_the_password_on_the_account_page_is_throttled() {
             .await;
         assert_eq!(response.status(), Status::Unauthorized);
     }
-    let response = app
-        .post(
-            "/account/password",
-            "/account",
-            &[
-                ("current_password", RIGHT),
-                ("new_password", "difference engine"),
-            ],
-        )
-        .await;
+    let response = change_password(&app, RIGHT, "difference engine").await;
     assert_eq!(response.status(), Status::TooManyRequests);
     assert!(response.headers().get_one("Retry-After").is_some());
 }

@@ -163,6 +163,17 @@ impl TestApp {
         .await
     }
 
+    /// Registers ada@example.com, named Ada, with "analytical engine".
+    pub async fn register_ada(&self) -> LocalResponse<'_> {
+        self.register("ada@example.com", "Ada", "analytical engine")
+            .await
+    }
+
+    /// [`TestApp::register_ada`]'s `Set-Cookie` headers.
+    pub async fn register_ada_cookies(&self) -> Vec<String> {
+        set_cookies(&self.register_ada().await)
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> LocalResponse<'_> {
         self.post(
             "/login",
@@ -247,4 +258,21 @@ pub async fn expect_page(response: LocalResponse<'_>, status: Status, text: &str
 pub async fn expect_text(response: LocalResponse<'_>, text: &str) {
     let page = response.into_string().await.unwrap_or_default();
     assert!(page.contains(text), "{text:?} is not on the page:\n{page}");
+}
+
+/// Every `Set-Cookie` header of `response`.
+pub fn set_cookies(response: &rocket::local::asynchronous::LocalResponse<'_>) -> Vec<String> {
+    response
+        .headers()
+        .get("Set-Cookie")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `Set-Cookie` value for the cookie `name`.
+pub fn named<'a>(cookies: &'a [String], name: &str) -> &'a str {
+    cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
 }

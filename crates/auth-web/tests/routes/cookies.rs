@@ -2,22 +2,7 @@
 //! attributes: HttpOnly, SameSite=Lax, Path=/, and Secure with the __Host-
 //! prefix in secure mode.
 
-use crate::common::{app, app_with, logged_in, TestApp};
-
-fn set_cookies(response: &rocket::local::asynchronous::LocalResponse<'_>) -> Vec<String> {
-    response
-        .headers()
-        .get("Set-Cookie")
-        .map(str::to_owned)
-        .collect()
-}
-
-fn named<'a>(cookies: &'a [String], name: &str) -> &'a str {
-    cookies
-        .iter()
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
-}
+use crate::common::{app, app_with, logged_in, named, set_cookies, TestApp};
 
 fn attributes(cookie: &str) -> Vec<String> {
     cookie
@@ -53,17 +38,13 @@ async fn secure_app() -> TestApp {
 #[tokio::test]
 async fn the_flash_cookie_is_http_only_and_lax_over_http() {
     let app = app().await;
-    let response = app
-        .register("ada@example.com", "Ada", "analytical engine")
-        .await;
-    let cookies = set_cookies(&response);
+    let cookies = app.register_ada_cookies().await;
     let flash = named(&cookies, "flash");
     assert_site_attributes(flash, false);
     assert!(
         attributes(flash).iter().any(|a| a == "Max-Age=300"),
         "{flash}"
     );
-    drop(response);
     let html = app.page("/secrets").await;
     assert!(html.contains("Your account has been created"), "shown once");
     let (_, html) = app.get("/secrets").await;
@@ -76,12 +57,8 @@ async fn the_flash_cookie_is_http_only_and_lax_over_http() {
 #[tokio::test]
 async fn in_secure_mode_the_flash_cookie_is_secure_with_the_host_prefix() {
     let app = secure_app().await;
-    let response = app
-        .register("ada@example.com", "Ada", "analytical engine")
-        .await;
-    let cookies = set_cookies(&response);
+    let cookies = app.register_ada_cookies().await;
     assert_site_attributes(named(&cookies, "__Host-flash"), true);
-    drop(response);
     let response = app.client.get("/secrets").dispatch().await;
     let cookies = set_cookies(&response);
     let removal = named(&cookies, "__Host-flash");
@@ -94,13 +71,9 @@ async fn in_secure_mode_the_flash_cookie_is_secure_with_the_host_prefix() {
 #[tokio::test]
 async fn in_secure_mode_logout_removes_the_session_cookie_with_its_attributes() {
     let app = secure_app().await;
-    let response = app
-        .register("ada@example.com", "Ada", "analytical engine")
-        .await;
-    let cookies = set_cookies(&response);
+    let cookies = app.register_ada_cookies().await;
     assert_site_attributes(named(&cookies, "__Host-session"), true);
     assert_site_attributes(named(&cookies, "__Host-csrf"), true);
-    drop(response);
     let response = app.logout().await;
     let cookies = set_cookies(&response);
     let removal = named(&cookies, "__Host-session");

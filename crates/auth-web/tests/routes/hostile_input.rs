@@ -47,15 +47,7 @@ async fn invalid_utf8_is_refused_not_mangled() {
 async fn nul_bytes_get_field_messages() {
     let app = app().await;
     let response = app
-        .post(
-            "/register",
-            "/register",
-            &[
-                ("email", "ada\0@example.com"),
-                ("name", "Ada\0"),
-                ("password", "pass\0word-long"),
-            ],
-        )
+        .register("ada\0@example.com", "Ada\0", "pass\0word-long")
         .await;
     let (status, html) = status_and_body(response).await;
     assert_eq!(status, Status::UnprocessableEntity);
@@ -69,15 +61,7 @@ async fn very_long_values_get_field_messages() {
     let long_email = format!("{}@example.com", "a".repeat(300));
     let long_name = "n".repeat(101);
     let response = app
-        .post(
-            "/register",
-            "/register",
-            &[
-                ("email", &long_email),
-                ("name", &long_name),
-                ("password", "analytical engine"),
-            ],
-        )
+        .register(&long_email, &long_name, "analytical engine")
         .await;
     let (status, html) = status_and_body(response).await;
     assert_eq!(status, Status::UnprocessableEntity);
@@ -106,17 +90,7 @@ async fn sql_and_look_alikes_in_the_email_are_form_errors() {
         ),
         ("\u{0430}da@example.com", "plain ASCII"),
     ] {
-        let response = app
-            .post(
-                "/register",
-                "/register",
-                &[
-                    ("email", email),
-                    ("name", "Ada"),
-                    ("password", "analytical engine"),
-                ],
-            )
-            .await;
+        let response = app.register(email, "Ada", "analytical engine").await;
         let (status, html) = status_and_body(response).await;
         assert_eq!(status, Status::UnprocessableEntity, "{email}");
         assert!(html.contains(message), "{email}");

@@ -94,8 +94,7 @@ async fn a_missing_protected_file_is_a_500_page_that_hides_the_cause() {
         f.merge(("files_dir", files))
     })
     .await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    app.register_ada().await;
     let (status, html) = app.get("/download").await;
     assert_eq!(status, Status::InternalServerError);
     assert!(html.contains("Something went wrong"));

@@ -1,6 +1,6 @@
 use rocket::http::{ContentType, Header, Status};
 
-use crate::common::{app, form_body, location, logged_in};
+use crate::common::{app, form_body, location, logged_in, named, set_cookies};
 
 /// A forged post (no token, a wrong token, a token from another browser,
 /// or a cross-site origin with a valid token) is refused with the 403 page
@@ -38,31 +38,20 @@ async fn forged_posts_are_refused_and_change_nothing() {
         ("/account/sessions", vec![("password", "analytical engine")]),
     ];
     for (uri, fields) in &forms {
-        let forgeries: Vec<(&str, Option<&str>, Vec<Header<'static>>)> = vec![
+        let cross_site = [
+            ("cross-site origin", "Origin", "http://evil.example"),
+            ("cross-site fetch", "Sec-Fetch-Site", "cross-site"),
+            ("sibling subdomain", "Sec-Fetch-Site", "same-site"),
+            ("opaque origin", "Origin", "null"),
+        ];
+        let mut forgeries: Vec<(&str, Option<&str>, Vec<Header<'static>>)> = vec![
             ("no token", None, vec![]),
             ("wrong token", Some("AAAA"), vec![]),
             ("another browser's token", Some(&foreign_token), vec![]),
-            (
-                "cross-site origin",
-                Some(&valid_token),
-                vec![Header::new("Origin", "http://evil.example")],
-            ),
-            (
-                "cross-site fetch",
-                Some(&valid_token),
-                vec![Header::new("Sec-Fetch-Site", "cross-site")],
-            ),
-            (
-                "sibling subdomain",
-                Some(&valid_token),
-                vec![Header::new("Sec-Fetch-Site", "same-site")],
-            ),
-            (
-                "opaque origin",
-                Some(&valid_token),
-                vec![Header::new("Origin", "null")],
-            ),
         ];
+        for (what, name, value) in cross_site {
+            forgeries.push((what, Some(&valid_token), vec![Header::new(name, value)]));
+        }
         for (what, token, headers) in forgeries {
             let mut all = fields.clone();
             if let Some(token) = token {
@@ -126,8 +115,7 @@ async fn same_origin_posts_with_a_token_pass() {
 async fn login_and_logout_rotate_the_csrf_secret() {
     let app = app().await;
     let before = app.token_from("/login").await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    app.register_ada().await;
     let response = app
         .client
         .post("/logout")
@@ -186,14 +174,9 @@ async fn every_response_carries_the_security_headers() {
 #[tokio::test]
 async fn the_session_cookie_is_private_http_only_and_lax() {
     let app = app().await;
-    let response = app
-        .register("ada@example.com", "Ada", "analytical engine")
-        .await;
-    let set_cookie: Vec<&str> = response.headers().get("Set-Cookie").collect();
-    let session = set_cookie
-        .iter()
-        .find(|c| c.starts_with("session="))
-        .expect("a session cookie");
+    let response = app.register_ada().await;
+    let cookies = set_cookies(&response);
+    let session = named(&cookies, "session");
     assert!(session.contains("HttpOnly"), "{session}");
     assert!(session.contains("SameSite=Lax"), "{session}");
     assert!(session.contains("Path=/"), "{session}");
@@ -217,14 +200,9 @@ async fn secure_cookies_use_the_host_prefix_and_hsts() {
         f.merge(("secure_cookies", true))
     })
     .await;
-    let response = app
-        .register("ada@example.com", "Ada", "analytical engine")
-        .await;
-    let set_cookie: Vec<&str> = response.headers().get("Set-Cookie").collect();
-    let session = set_cookie
-        .iter()
-        .find(|c| c.starts_with("__Host-session="))
-        .expect("a __Host- session cookie");
+    let response = app.register_ada().await;
+    let cookies = set_cookies(&response);
+    let session = named(&cookies, "__Host-session");
     assert!(session.contains("Secure") && session.contains("Path=/"));
     assert!(!session.contains("Domain="));
     let (_, _) = app.get("/").await;
@@ -238,9 +216,7 @@ async fn secure_cookies_use_the_host_prefix_and_hsts() {
 #[tokio::test]
 async fn the_session_token_never_appears_in_a_url_or_a_page() {
     let app = app().await;
-    let registered = app
-        .register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    let registered = app.register_ada().await;
     let redirect = location(&registered).unwrap_or_default().to_owned();
     drop(registered);
     let token = app

@@ -65,8 +65,7 @@ async fn timeouts_come_from_the_configuration() {
         f.merge(("session_idle_timeout", 60))
     })
     .await;
-    app.register("ada@example.com", "Ada", "analytical engine")
-        .await;
+    app.register_ada().await;
     app.clock.advance(Duration::seconds(61));
     assert_eq!(app.get("/secrets").await.0, Status::SeeOther);
 }

@@ -26,6 +26,19 @@ async fn login_from(app: &TestApp, remote: &str, email: &str, password: &str) ->
     (status, response.into_string().await.unwrap_or_default())
 }
 
+/// The refused form kept the email typed, and the browser is not logged in.
+async fn refused_keeping(app: &TestApp, html: &str, email: &str) {
+    assert!(
+        html.contains(&format!(r#"value="{email}""#)),
+        "the email is kept"
+    );
+    assert_eq!(
+        app.get("/secrets").await.0,
+        Status::SeeOther,
+        "not logged in"
+    );
+}
+
 #[tokio::test]
 async fn five_wrong_passwords_lock_the_account_even_for_the_right_one() {
     let app = with_users(app().await).await;
@@ -46,15 +59,7 @@ async fn five_wrong_passwords_lock_the_account_even_for_the_right_one() {
     let html = response.into_string().await.unwrap();
     assert!(html.contains("Too many failed login attempts"));
     assert!(html.contains("try again in 1 minute."), "{html}");
-    assert!(
-        html.contains(r#"value="ada@example.com""#),
-        "the email is kept"
-    );
-    assert_eq!(
-        app.get("/secrets").await.0,
-        Status::SeeOther,
-        "not logged in"
-    );
+    refused_keeping(&app, &html, "ada@example.com").await;
 
     // Another account, from another address, logs in meanwhile.
     let (status, _) = login_from(&app, "198.51.100.2:4000", "bob@example.com", RIGHT).await;
@@ -210,15 +215,7 @@ async fn registrations_are_limited_per_address_with_429_and_retry_after() {
         ),
         "{html}"
     );
-    assert!(
-        html.contains(r#"value="c@example.com""#),
-        "the email is kept"
-    );
-    assert_eq!(
-        app.get("/secrets").await.0,
-        Status::SeeOther,
-        "no account made"
-    );
+    refused_keeping(&app, &html, "c@example.com").await;
 
     let (status, _, _) = register("c@example.com", "198.51.100.7:4000").await;
     assert_eq!(status, Status::SeeOther, "another address is not limited");
