@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use time::{Duration, OffsetDateTime};
 
-/// A source of the current time. Session expiry and, in the web layer, login
+/// A source of the current time. Session expiry and login
 /// throttling ask it rather than the system clock, so tests can move time
 /// forward instead of sleeping.
 pub trait Clock: Send + Sync + 'static {

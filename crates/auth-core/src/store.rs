@@ -3,6 +3,18 @@
 //!
 //! Every method returns a `Send` future, so a service built on these traits
 //! can run on a multi-threaded executor.
+//!
+//! Rules every implementation keeps (`auth-store`'s `testkit` checks each):
+//!
+//! - **Times are whole seconds.** A store may drop the sub-second part of
+//!   any time it is given, and must give back exactly what it kept.
+//! - **Text round-trips exactly:** names and emails come back byte for byte.
+//! - **Each method is one atomic step**, whatever runs at the same moment:
+//!   concurrent registrations of one email create one account; concurrent
+//!   attempts on one throttle key each count; a touch never moves a
+//!   session's last use backwards.
+//! - **Nothing is acknowledged before it is durable:** when a method returns
+//!   `Ok`, what it wrote survives the process ending at once.
 
 use std::future::Future;
 
@@ -127,7 +139,9 @@ pub trait UserStore: Send + Sync {
 
 /// Server-side sessions, filed under the digest of their token.
 pub trait SessionStore: Send + Sync {
-    /// Records a new session.
+    /// Records a new session. A session for an account that does not exist
+    /// is refused with an error (SQL stores refuse it by foreign key, as
+    /// [`StoreError::Backend`]) and nothing is stored.
     fn create_session(
         &self,
         session: NewSession,
@@ -147,7 +161,10 @@ pub trait SessionStore: Send + Sync {
         user: UserId,
     ) -> impl Future<Output = Result<Vec<SessionSummary>, StoreError>> + Send;
 
-    /// Records that the session was used at `at`.
+    /// Records that the session was used at `at`. Only ever moves
+    /// `last_seen_at` forward: a touch with an earlier time than the one
+    /// stored (two requests racing) changes nothing. `created_at` is never
+    /// changed; an unknown digest is not an error.
     fn touch_session(
         &self,
         digest: &TokenDigest,
@@ -216,7 +233,8 @@ pub trait ThrottleStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Locks the key until `until`, recording `lockouts` consecutive locks
-    /// and starting a new, empty window at `now`.
+    /// and starting a new, empty window at `now` (a count of zero). A key
+    /// without a record is left alone.
     fn lock(
         &self,
         key: &ThrottleKey,
@@ -225,7 +243,8 @@ pub trait ThrottleStore: Send + Sync {
         lockouts: u32,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Forgets the key (after a successful login).
+    /// Forgets the key (after a successful login). An unknown key is not an
+    /// error.
     fn clear_throttle(
         &self,
         key: &ThrottleKey,

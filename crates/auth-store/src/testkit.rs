@@ -125,35 +125,65 @@ async fn session(
 
 async fn users_are_created_and_found(store: impl ConformantStore) {
     let ada = create(&store, "ada@example.com", "Ada").await;
-    assert_eq!(ada.email.as_str(), "ada@example.com");
-    assert_eq!(ada.created_at, t0());
+    assert_eq!(
+        ada.email.as_str(),
+        "ada@example.com",
+        "create_user returns the email as given (already normalised)"
+    );
+    assert_eq!(
+        ada.created_at,
+        t0(),
+        "create_user keeps created_at, in whole seconds"
+    );
 
     let found = store
         .find_credentials(&Email::parse("ADA@Example.COM").unwrap())
         .await
         .unwrap()
         .expect("lookup by email ignores case");
-    assert_eq!(found.user, ada);
+    assert_eq!(
+        found.user, ada,
+        "find_credentials returns the account as created"
+    );
     assert_eq!(
         found.password_hash.as_str(),
-        "$2b$04$hash-of-ada@example.com"
+        "$2b$04$hash-of-ada@example.com",
+        "find_credentials returns the password hash as stored"
     );
-    assert_eq!(store.find_user(ada.id).await.unwrap(), Some(ada.clone()));
+    assert_eq!(
+        store.find_user(ada.id).await.unwrap(),
+        Some(ada.clone()),
+        "find_user finds the account by its id"
+    );
 
     let bob = create(&store, "bob@example.com", "Bob").await;
     assert_ne!(bob.id, ada.id, "ids are distinct");
     let nobody = Email::parse("nobody@example.com").unwrap();
-    assert!(store.find_credentials(&nobody).await.unwrap().is_none());
+    assert!(
+        store.find_credentials(&nobody).await.unwrap().is_none(),
+        "an unknown email has no credentials"
+    );
     let unused = UserId::new(ada.id.get().max(bob.id.get()) + 1000);
-    assert!(store.find_user(unused).await.unwrap().is_none());
+    assert!(
+        store.find_user(unused).await.unwrap().is_none(),
+        "an unused id has no account"
+    );
 }
 
 async fn stored_text_round_trips_exactly(store: impl ConformantStore) {
     let tricky_name = "O'Brien \"; DROP TABLE users; -- Zoë 山田 🚀";
     let user = create(&store, "o'brien+x@example.com", tricky_name).await;
     let found = store.find_user(user.id).await.unwrap().unwrap();
-    assert_eq!(found.name.as_str(), tricky_name);
-    assert_eq!(found.email.as_str(), "o'brien+x@example.com");
+    assert_eq!(
+        found.name.as_str(),
+        tricky_name,
+        "names round-trip exactly (quotes, accents, emoji)"
+    );
+    assert_eq!(
+        found.email.as_str(),
+        "o'brien+x@example.com",
+        "emails with quotes and plus signs round-trip exactly"
+    );
 }
 
 async fn an_email_is_registered_once(store: impl ConformantStore) {
@@ -198,17 +228,30 @@ async fn concurrent_registrations_of_one_email_create_one_account(store: impl Co
         }
     }
     assert!(other.is_empty(), "unexpected errors: {other:?}");
-    assert_eq!((created, taken), (1, TASKS - 1));
+    assert_eq!(
+        (created, taken),
+        (1, TASKS - 1),
+        "of concurrent registrations of one email: one created, the rest EmailTaken"
+    );
 }
 
 async fn password_hashes_can_be_replaced(store: impl ConformantStore) {
     let ada = create(&store, "ada@example.com", "Ada").await;
     let new_hash = PasswordHash::new("$2b$04$replacement".into());
-    assert!(store.update_password_hash(ada.id, &new_hash).await.unwrap());
+    assert!(
+        store.update_password_hash(ada.id, &new_hash).await.unwrap(),
+        "update_password_hash reports true for an existing account"
+    );
     let found = store.find_credentials(&ada.email).await.unwrap().unwrap();
-    assert_eq!(found.password_hash, new_hash);
+    assert_eq!(
+        found.password_hash, new_hash,
+        "the new hash replaced the old one"
+    );
     let unused = UserId::new(ada.id.get() + 1000);
-    assert!(!store.update_password_hash(unused, &new_hash).await.unwrap());
+    assert!(
+        !store.update_password_hash(unused, &new_hash).await.unwrap(),
+        "update_password_hash reports false for an unknown account"
+    );
 }
 
 async fn sessions_are_found_with_their_user(store: impl ConformantStore) {
@@ -216,15 +259,27 @@ async fn sessions_are_found_with_their_user(store: impl ConformantStore) {
     let expires = t0() + Duration::hours(12);
     session(&store, 1, ada.id, t0(), expires).await;
     let found = store.find_session(&digest(1)).await.unwrap().unwrap();
-    assert_eq!(found.user, ada);
-    assert_eq!(found.created_at, t0());
+    assert_eq!(
+        found.user, ada,
+        "find_session returns the session's account"
+    );
+    assert_eq!(found.created_at, t0(), "the session keeps its created_at");
     assert_eq!(found.last_seen_at, t0(), "last seen starts at creation");
-    assert_eq!(found.expires_at, expires);
-    assert!(store.find_session(&digest(2)).await.unwrap().is_none());
+    assert_eq!(
+        found.expires_at, expires,
+        "the session keeps its expires_at"
+    );
+    assert!(
+        store.find_session(&digest(2)).await.unwrap().is_none(),
+        "an unknown digest has no session"
+    );
 
     // Expired sessions are still returned: the service applies the policy.
     session(&store, 3, ada.id, t0(), t0() - Duration::hours(1)).await;
-    assert!(store.find_session(&digest(3)).await.unwrap().is_some());
+    assert!(
+        store.find_session(&digest(3)).await.unwrap().is_some(),
+        "another session of the same account is found too"
+    );
 }
 
 async fn touching_moves_last_seen_forward_only(store: impl ConformantStore) {
@@ -239,8 +294,16 @@ async fn touching_moves_last_seen_forward_only(store: impl ConformantStore) {
         .await
         .unwrap();
     let found = store.find_session(&digest(1)).await.unwrap().unwrap();
-    assert_eq!(found.last_seen_at, t0() + Duration::minutes(5));
-    assert_eq!(found.created_at, t0());
+    assert_eq!(
+        found.last_seen_at,
+        t0() + Duration::minutes(5),
+        "touch_session moved last_seen_at to the later time, never back"
+    );
+    assert_eq!(
+        found.created_at,
+        t0(),
+        "touch_session leaves created_at alone"
+    );
     store
         .touch_session(&digest(9), t0())
         .await
@@ -251,9 +314,18 @@ async fn a_deleted_session_is_gone(store: impl ConformantStore) {
     let ada = create(&store, "ada@example.com", "Ada").await;
     session(&store, 1, ada.id, t0(), t0() + Duration::hours(12)).await;
     session(&store, 2, ada.id, t0(), t0() + Duration::hours(12)).await;
-    assert!(store.delete_session(&digest(1)).await.unwrap());
-    assert!(store.find_session(&digest(1)).await.unwrap().is_none());
-    assert!(!store.delete_session(&digest(1)).await.unwrap());
+    assert!(
+        store.delete_session(&digest(1)).await.unwrap(),
+        "delete_session reports true for an existing session"
+    );
+    assert!(
+        store.find_session(&digest(1)).await.unwrap().is_none(),
+        "a deleted session is not found"
+    );
+    assert!(
+        !store.delete_session(&digest(1)).await.unwrap(),
+        "delete_session reports false when there was none"
+    );
     assert!(
         store.find_session(&digest(2)).await.unwrap().is_some(),
         "other sessions stay"
@@ -273,14 +345,36 @@ async fn a_users_sessions_can_be_deleted_but_one(store: impl ConformantStore) {
         .delete_user_sessions(ada.id, Some(&digest(1)))
         .await
         .unwrap();
-    assert_eq!(deleted, 2);
-    assert!(store.find_session(&digest(1)).await.unwrap().is_some());
-    assert!(store.find_session(&digest(2)).await.unwrap().is_none());
-    assert!(store.find_session(&digest(3)).await.unwrap().is_none());
-    assert!(store.find_session(&digest(10)).await.unwrap().is_some());
+    assert_eq!(
+        deleted, 2,
+        "delete_user_sessions with keep deletes the account's other sessions and counts them"
+    );
+    assert!(
+        store.find_session(&digest(1)).await.unwrap().is_some(),
+        "the kept session is still there"
+    );
+    assert!(
+        store.find_session(&digest(2)).await.unwrap().is_none(),
+        "another session of the account was deleted"
+    );
+    assert!(
+        store.find_session(&digest(3)).await.unwrap().is_none(),
+        "another session of the account was deleted"
+    );
+    assert!(
+        store.find_session(&digest(10)).await.unwrap().is_some(),
+        "another account's session is untouched"
+    );
 
-    assert_eq!(store.delete_user_sessions(ada.id, None).await.unwrap(), 1);
-    assert!(store.find_session(&digest(1)).await.unwrap().is_none());
+    assert_eq!(
+        store.delete_user_sessions(ada.id, None).await.unwrap(),
+        1,
+        "delete_user_sessions without keep deletes the rest and counts it"
+    );
+    assert!(
+        store.find_session(&digest(1)).await.unwrap().is_none(),
+        "the last session is gone too"
+    );
     assert!(
         store.find_session(&digest(10)).await.unwrap().is_some(),
         "another user's sessions stay"
@@ -305,11 +399,25 @@ async fn a_users_sessions_are_listed_most_recent_first(store: impl ConformantSto
         [digest(1), digest(2)],
         "Ada's only, most recent first"
     );
-    assert_eq!(listed[0].created_at, t0());
-    assert_eq!(listed[0].last_seen_at, t0() + Duration::minutes(5));
-    assert_eq!(listed[0].expires_at, expires);
+    assert_eq!(
+        listed[0].created_at,
+        t0(),
+        "list_user_sessions gives each session's created_at"
+    );
+    assert_eq!(
+        listed[0].last_seen_at,
+        t0() + Duration::minutes(5),
+        "list_user_sessions gives each session's last_seen_at"
+    );
+    assert_eq!(
+        listed[0].expires_at, expires,
+        "list_user_sessions gives each session's expires_at"
+    );
     let nobody = UserId::new(ada.id.get().max(bob.id.get()) + 1000);
-    assert!(store.list_user_sessions(nobody).await.unwrap().is_empty());
+    assert!(
+        store.list_user_sessions(nobody).await.unwrap().is_empty(),
+        "an account without sessions lists none"
+    );
 }
 
 async fn ended_sessions_are_purged(store: impl ConformantStore) {
@@ -325,11 +433,21 @@ async fn ended_sessions_are_purged(store: impl ConformantStore) {
             .delete_expired_sessions(now, idle_cutoff)
             .await
             .unwrap(),
-        2
+        2,
+        "delete_expired_sessions deletes the ended and the idle, and counts them"
     );
-    assert!(store.find_session(&digest(1)).await.unwrap().is_some());
-    assert!(store.find_session(&digest(2)).await.unwrap().is_none());
-    assert!(store.find_session(&digest(3)).await.unwrap().is_none());
+    assert!(
+        store.find_session(&digest(1)).await.unwrap().is_some(),
+        "a live session survives the purge"
+    );
+    assert!(
+        store.find_session(&digest(2)).await.unwrap().is_none(),
+        "a session past its expires_at is purged"
+    );
+    assert!(
+        store.find_session(&digest(3)).await.unwrap().is_none(),
+        "a session idle since before the cutoff is purged"
+    );
 }
 
 async fn a_session_needs_an_existing_user(store: impl ConformantStore) {
@@ -343,7 +461,10 @@ async fn a_session_needs_an_existing_user(store: impl ConformantStore) {
         })
         .await;
     assert!(result.is_err(), "a session for a missing user was stored");
-    assert!(store.find_session(&digest(1)).await.unwrap().is_none());
+    assert!(
+        store.find_session(&digest(1)).await.unwrap().is_none(),
+        "a refused session is not stored"
+    );
 }
 
 fn key(n: u8) -> ThrottleKey {
@@ -359,21 +480,30 @@ async fn fail(store: &impl ThrottleStore, n: u8, at: OffsetDateTime) -> Throttle
 }
 
 async fn failures_are_counted_per_key_in_a_window(store: impl ConformantStore) {
-    assert!(store.throttle_state(&key(1)).await.unwrap().is_none());
+    assert!(
+        store.throttle_state(&key(1)).await.unwrap().is_none(),
+        "a key without attempts has no record"
+    );
     for (n, minutes) in [(1, 0), (2, 1), (3, 2)] {
         let state = fail(&store, 1, t0() + Duration::minutes(minutes)).await;
-        assert_eq!(state.failures, n);
+        assert_eq!(
+            state.failures, n,
+            "each reserved attempt adds one in the window"
+        );
         assert_eq!(
             state.window_start,
             t0(),
             "the window began at the first failure"
         );
-        assert_eq!(state.lockouts, 0);
+        assert_eq!(state.lockouts, 0, "counting never locks by itself");
         assert!(state.locked_until < t0(), "not locked");
     }
     assert_eq!(fail(&store, 2, t0()).await.failures, 1, "keys count apart");
     let stored = store.throttle_state(&key(1)).await.unwrap().unwrap();
-    assert_eq!(stored.failures, 3);
+    assert_eq!(
+        stored.failures, 3,
+        "throttle_state returns the count as stored"
+    );
 }
 
 async fn an_ended_window_starts_over(store: impl ConformantStore) {
@@ -381,7 +511,11 @@ async fn an_ended_window_starts_over(store: impl ConformantStore) {
     fail(&store, 1, t0() + Duration::minutes(1)).await;
     let later = t0() + Duration::minutes(20);
     let state = fail(&store, 1, later).await;
-    assert_eq!((state.failures, state.window_start), (1, later));
+    assert_eq!(
+        (state.failures, state.window_start),
+        (1, later),
+        "an ended window starts over at one, beginning now"
+    );
 }
 
 async fn a_lock_is_kept_until_cleared(store: impl ConformantStore) {
@@ -396,7 +530,8 @@ async fn a_lock_is_kept_until_cleared(store: impl ConformantStore) {
             window_start: t0(),
             locked_until: until,
             lockouts: 3
-        }
+        },
+        "lock sets the lock, the lockouts and a new empty window"
     );
     let during = fail(&store, 1, t0() + Duration::minutes(1)).await;
     assert_eq!(
@@ -411,7 +546,10 @@ async fn a_lock_is_kept_until_cleared(store: impl ConformantStore) {
         "once the lock is over, attempts count again and the lockouts are remembered"
     );
     store.clear_throttle(&key(1)).await.unwrap();
-    assert!(store.throttle_state(&key(1)).await.unwrap().is_none());
+    assert!(
+        store.throttle_state(&key(1)).await.unwrap().is_none(),
+        "clear_throttle forgets the key"
+    );
     store
         .clear_throttle(&key(9))
         .await
@@ -472,11 +610,21 @@ async fn stale_throttle_records_are_deleted(store: impl ConformantStore) {
             .delete_stale_throttles(t0() - Duration::hours(1))
             .await
             .unwrap(),
-        1
+        1,
+        "delete_stale_throttles deletes records whose window and lock both ended before the cutoff"
     );
-    assert!(store.throttle_state(&key(1)).await.unwrap().is_none());
-    assert!(store.throttle_state(&key(2)).await.unwrap().is_some());
-    assert!(store.throttle_state(&key(3)).await.unwrap().is_some());
+    assert!(
+        store.throttle_state(&key(1)).await.unwrap().is_none(),
+        "an old, unlocked record is stale"
+    );
+    assert!(
+        store.throttle_state(&key(2)).await.unwrap().is_some(),
+        "a record in its window is kept"
+    );
+    assert!(
+        store.throttle_state(&key(3)).await.unwrap().is_some(),
+        "a record still locked is kept"
+    );
 }
 
 /// A fresh PostgreSQL schema per test, so tests sharing one database never
