@@ -103,10 +103,16 @@ impl std::fmt::Debug for Password {
 ///     PasswordError::PersonalInformation,
 /// );
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Like [`SessionPolicy`](crate::SessionPolicy) and
+/// [`ThrottlePolicy`](crate::ThrottlePolicy), it is plain data: start from
+/// `Default` and set the fields you change.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordPolicy {
-    min_chars: usize,
-    refuse_common: bool,
+    /// The shortest password, in characters (1 to [`Self::MAX_CHARS`]).
+    pub min_chars: usize,
+    /// Whether passwords on the built-in common-password list are refused.
+    pub refuse_common: bool,
 }
 
 impl Default for PasswordPolicy {
@@ -125,28 +131,6 @@ impl PasswordPolicy {
     /// OWASP ASVS 4.0.3 §2.1.2's upper bound.
     pub const MAX_CHARS: usize = 128;
 
-    /// Sets the minimum length in characters (1 to [`Self::MAX_CHARS`]).
-    pub fn with_min_chars(mut self, min_chars: usize) -> Self {
-        self.min_chars = min_chars.clamp(1, Self::MAX_CHARS);
-        self
-    }
-
-    /// Whether passwords on the built-in common-password list are refused.
-    pub fn with_common_password_check(mut self, refuse: bool) -> Self {
-        self.refuse_common = refuse;
-        self
-    }
-
-    /// The minimum length in characters.
-    pub fn min_chars(&self) -> usize {
-        self.min_chars
-    }
-
-    /// The maximum length in characters.
-    pub fn max_chars(&self) -> usize {
-        Self::MAX_CHARS
-    }
-
     /// Checks a new password. `context` holds words the password must not be,
     /// compared without regard to case: the account's email, name and so on.
     /// The email's part before the `@` is checked as well.
@@ -159,10 +143,9 @@ impl PasswordPolicy {
             return Err(PasswordError::ControlCharacter);
         }
         let chars = password.len_chars();
-        if chars < self.min_chars {
-            return Err(PasswordError::TooShort {
-                min: self.min_chars,
-            });
+        let min = self.min_chars.clamp(1, Self::MAX_CHARS);
+        if chars < min {
+            return Err(PasswordError::TooShort { min });
         }
         if chars > Self::MAX_CHARS {
             return Err(PasswordError::TooLong {
@@ -264,10 +247,11 @@ mod tests {
                 .unwrap_err(),
             PasswordError::PersonalInformation
         );
-        assert!(PasswordPolicy::default()
-            .with_common_password_check(false)
-            .check("password", &[])
-            .is_ok());
+        let lenient = PasswordPolicy {
+            refuse_common: false,
+            ..PasswordPolicy::default()
+        };
+        assert!(lenient.check("password", &[]).is_ok());
     }
 
     #[test]

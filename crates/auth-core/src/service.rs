@@ -58,7 +58,9 @@ pub struct Registration<'a> {
     pub password: &'a str,
 }
 
-/// A registration whose every field passed validation.
+/// A registration whose every field passed validation, as
+/// [`Registration::validate`] returns it: the values a store's
+/// [`NewUser`] is made of, before the password is hashed.
 #[derive(Debug)]
 pub struct ValidRegistration {
     /// The normalised email.
@@ -164,7 +166,9 @@ pub struct AuthServiceBuilder<S> {
     max_concurrent_hashes: usize,
 }
 
-/// What an [`AuthService`]'s store must provide.
+/// What an [`AuthService`]'s store must provide: every store trait. It is
+/// implemented for every type that implements them all; name it in bounds
+/// (`S: AuthStore`) rather than listing the three.
 pub trait AuthStore: UserStore + SessionStore + ThrottleStore {}
 
 impl<S: UserStore + SessionStore + ThrottleStore> AuthStore for S {}
@@ -456,8 +460,7 @@ impl<S: AuthStore> AuthService<S> {
     ) -> Result<Option<User>, AuthError> {
         let password = Password::normalize(password);
         // No stored password is longer than the policy allows.
-        let Some(email) =
-            email.filter(|_| password.len_chars() <= self.inner.passwords.max_chars())
+        let Some(email) = email.filter(|_| password.len_chars() <= PasswordPolicy::MAX_CHARS)
         else {
             return Ok(None);
         };

@@ -25,21 +25,16 @@ use std::future::Future;
 
 use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
-    DisplayName, Email, NewSession, NewUser, PasswordHash, SessionStore, StoreError, ThrottleKey,
-    ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
+    AuthStore, DisplayName, Email, NewSession, NewUser, PasswordHash, SessionStore, StoreError,
+    ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
 };
 
-/// What a store must be for the suite to exercise it: every store trait,
-/// and cheap to clone into concurrent tasks.
-pub trait ConformantStore:
-    UserStore + SessionStore + ThrottleStore + Clone + Send + Sync + 'static
-{
-}
+/// What a store must be for the suite to exercise it: an
+/// [`AuthStore`] (every store trait) that is cheap to clone into
+/// concurrent tasks.
+pub trait ConformantStore: AuthStore + Clone + 'static {}
 
-impl<S> ConformantStore for S where
-    S: UserStore + SessionStore + ThrottleStore + Clone + Send + Sync + 'static
-{
-}
+impl<S: AuthStore + Clone + 'static> ConformantStore for S {}
 
 /// Runs every check, each on a fresh store from `new_store`, and panics at
 /// the first one that fails. `label` names the store in the output.

@@ -110,7 +110,7 @@ impl<'r> FromRequest<'r> for Page<'r> {
             .rocket()
             .state::<Auth>()
             .map_or(PasswordPolicy::DEFAULT_MIN_CHARS, |auth| {
-                auth.password_policy().min_chars()
+                auth.password_policy().min_chars
             });
         request::Outcome::Success(Page {
             user: visitor.0.map(|current| current.session.user),

@@ -298,7 +298,10 @@ impl AppConfig {
                 format!("must be between 1 and {}", PasswordPolicy::MAX_CHARS),
             ));
         }
-        Ok(PasswordPolicy::default().with_min_chars(self.password_min_chars))
+        Ok(PasswordPolicy {
+            min_chars: self.password_min_chars,
+            ..PasswordPolicy::default()
+        })
     }
 
     /// The session lifetimes, checked to be usable.
