@@ -1,5 +1,6 @@
-//! Storage for [`auth_core`]: its [`UserStore`], [`SessionStore`] and
-//! [`ThrottleStore`] implemented on SQLite (embedded, one file, the default)
+//! Storage for [`auth_core`]: its [`UserStore`](auth_core::UserStore),
+//! [`SessionStore`](auth_core::SessionStore) and
+//! [`ThrottleStore`](auth_core::ThrottleStore) implemented on SQLite (embedded, one file, the default)
 //! and PostgreSQL (one database behind any number of app instances), chosen
 //! at run time from the database URL. Both backends share one set of SQL
 //! statements and pass one conformance suite, which the `testkit` feature
@@ -41,11 +42,12 @@
 //!
 //! [`Store::connect`] reads the URL's scheme:
 //!
-//! - `sqlite:` ([`SqliteStore`]): the file (and its directory, created
+//! - `sqlite:` ([`Store::Sqlite`], on a [`SqliteStore`] pool): the file (and its directory, created
 //!   owner-only) appears on first use. Every connection runs in WAL mode with
 //!   a five-second busy timeout, `synchronous = NORMAL` and foreign keys on;
 //!   `sqlite::memory:` gives a private in-memory database on one connection.
-//! - `postgres:` or `postgresql:` ([`PgStore`]): instances share everything
+//! - `postgres:` or `postgresql:` ([`Store::Postgres`], on a [`PgStore`]
+//!   pool): instances share everything
 //!   through the database; migrations take an advisory lock, so instances
 //!   starting together are safe.
 //!

@@ -9,8 +9,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::error::ConnectError;
 use crate::PoolOptions;
 
-/// Accounts and sessions in a PostgreSQL database. Instances keep no state of
-/// their own, so any number of them can share one database.
+/// The pool of a PostgreSQL database. As a store, it is used through
+/// [`Store::Postgres`](crate::Store::Postgres), where the trait methods are.
+/// Instances keep no state of their own, so any number of them can share one
+/// database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -58,5 +60,3 @@ impl PgStore {
         self.pool.close().await;
     }
 }
-
-crate::sql_store::impl_sql_store!(PgStore);

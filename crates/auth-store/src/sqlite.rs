@@ -11,7 +11,8 @@ use sqlx::sqlite::{
 use crate::error::ConnectError;
 use crate::PoolOptions;
 
-/// Accounts and sessions in a SQLite database file.
+/// The pool of a SQLite database file. As a store, it is used through
+/// [`Store::Sqlite`](crate::Store::Sqlite), where the trait methods are.
 ///
 /// Every connection is opened in WAL mode (readers never wait for the
 /// writer), with a busy timeout (a writer waits up to five seconds for another
@@ -124,5 +125,3 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
 }
-
-crate::sql_store::impl_sql_store!(SqliteStore);

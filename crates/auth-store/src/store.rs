@@ -3,12 +3,7 @@
 
 use std::time::Duration;
 
-use auth_core::time::OffsetDateTime;
-use auth_core::{
-    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, SessionSummary,
-    StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials,
-    UserId, UserStore,
-};
+use auth_core::StoreError;
 
 use crate::ConnectError;
 #[cfg(feature = "postgres")]
@@ -110,109 +105,5 @@ impl Store {
     /// Closes every connection.
     pub async fn close(&self) {
         dispatch!(self, s => s.close().await)
-    }
-}
-
-impl UserStore for Store {
-    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
-        dispatch!(self, s => s.create_user(user).await)
-    }
-
-    async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
-        dispatch!(self, s => s.find_credentials(email).await)
-    }
-
-    async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        dispatch!(self, s => s.find_user(id).await)
-    }
-
-    async fn update_password_hash(
-        &self,
-        id: UserId,
-        hash: &PasswordHash,
-    ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.update_password_hash(id, hash).await)
-    }
-}
-
-impl SessionStore for Store {
-    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
-        dispatch!(self, s => s.create_session(session).await)
-    }
-
-    async fn find_session(
-        &self,
-        digest: &TokenDigest,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        dispatch!(self, s => s.find_session(digest).await)
-    }
-
-    async fn list_user_sessions(&self, user: UserId) -> Result<Vec<SessionSummary>, StoreError> {
-        dispatch!(self, s => s.list_user_sessions(user).await)
-    }
-
-    async fn touch_session(
-        &self,
-        digest: &TokenDigest,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.touch_session(digest, at).await)
-    }
-
-    async fn delete_session(&self, digest: &TokenDigest) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.delete_session(digest).await)
-    }
-
-    async fn delete_user_sessions(
-        &self,
-        user: UserId,
-        keep: Option<&TokenDigest>,
-    ) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.delete_user_sessions(user, keep).await)
-    }
-
-    async fn delete_expired_sessions(
-        &self,
-        now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.delete_expired_sessions(now, idle_cutoff).await)
-    }
-}
-
-impl ThrottleStore for Store {
-    async fn throttle_state(&self, key: &ThrottleKey) -> Result<Option<ThrottleState>, StoreError> {
-        dispatch!(self, s => s.throttle_state(key).await)
-    }
-
-    async fn reserve_attempt(
-        &self,
-        key: &ThrottleKey,
-        now: OffsetDateTime,
-        window_cutoff: OffsetDateTime,
-    ) -> Result<ThrottleState, StoreError> {
-        dispatch!(self, s => s.reserve_attempt(key, now, window_cutoff).await)
-    }
-
-    async fn release_attempt(&self, key: &ThrottleKey) -> Result<(), StoreError> {
-        dispatch!(self, s => s.release_attempt(key).await)
-    }
-
-    async fn lock(
-        &self,
-        key: &ThrottleKey,
-        now: OffsetDateTime,
-        until: OffsetDateTime,
-        lockouts: u32,
-    ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.lock(key, now, until, lockouts).await)
-    }
-
-    async fn clear_throttle(&self, key: &ThrottleKey) -> Result<(), StoreError> {
-        dispatch!(self, s => s.clear_throttle(key).await)
-    }
-
-    async fn delete_stale_throttles(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.delete_stale_throttles(before).await)
     }
 }

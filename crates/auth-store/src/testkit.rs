@@ -630,7 +630,7 @@ pub mod postgres {
 
     use auth_core::StoreError;
 
-    use crate::{PgStore, PoolOptions};
+    use crate::{PgStore, PoolOptions, Store};
 
     /// An empty schema in the database at an admin URL, and a URL whose
     /// connections use it (through `search_path`), for a store or a whole
@@ -673,8 +673,9 @@ pub mod postgres {
         }
 
         /// A migrated store on the schema.
-        pub async fn store(&self) -> Result<PgStore, Box<dyn std::error::Error + Send + Sync>> {
-            let store = PgStore::connect(&self.url, &PoolOptions::default()).await?;
+        pub async fn store(&self) -> Result<Store, Box<dyn std::error::Error + Send + Sync>> {
+            let store =
+                Store::Postgres(PgStore::connect(&self.url, &PoolOptions::default()).await?);
             store.migrate().await?;
             Ok(store)
         }
