@@ -112,10 +112,16 @@ async fn stop(servers: [Server; 2], schema: TestSchema) {
     schema.drop().await.unwrap();
 }
 
-/// A fresh schema, two instances on it, and Ada registered through the first.
-async fn ada_on_two_instances() -> (TestSchema, Server, Server, tempfile::TempDir) {
+/// A fresh schema and two instances on it.
+async fn on_two_instances() -> (TestSchema, Server, Server, tempfile::TempDir) {
     let schema = TestSchema::create(&postgres_url()).await.unwrap();
     let (a, b, dir) = two_instances(schema.url()).await;
+    (schema, a, b, dir)
+}
+
+/// [`on_two_instances`], with Ada registered through the first.
+async fn ada_on_two_instances() -> (TestSchema, Server, Server, tempfile::TempDir) {
+    let (schema, a, b, dir) = on_two_instances().await;
     let ada = browser(Arc::new(Jar::default()));
     support::register(&ada, &a, "ada@example.com", "Ada", "analytical engine").await;
     (schema, a, b, dir)
@@ -124,9 +130,7 @@ async fn ada_on_two_instances() -> (TestSchema, Server, Server, tempfile::TempDi
 #[ignore = "needs AUTH_TEST_POSTGRES_URL"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_accounts_and_sessions() {
-    let url = postgres_url();
-    let schema = TestSchema::create(&url).await.unwrap();
-    let (a, b, _dir) = two_instances(schema.url()).await;
+    let (schema, a, b, _dir) = on_two_instances().await;
 
     // Registered on A.
     let jar = Arc::new(Jar::default());
@@ -171,9 +175,7 @@ async fn two_instances_share_accounts_and_sessions() {
 #[ignore = "needs AUTH_TEST_POSTGRES_URL"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_registrations_across_instances_make_one_account() {
-    let url = postgres_url();
-    let schema = TestSchema::create(&url).await.unwrap();
-    let (a, b, _dir) = two_instances(schema.url()).await;
+    let (schema, a, b, _dir) = on_two_instances().await;
 
     // Twenty browsers, half on each instance, each with its form loaded...
     let mut ready = Vec::new();

@@ -159,10 +159,10 @@ pub async fn walk_the_original_flow(server: &Server) {
     assert_eq!(status, StatusCode::OK);
     assert!(home.contains(r#"href="/register""#));
 
-    let registered = submit(
+    let registered = post_form(
         &client,
-        &url("/register"),
-        &url("/register"),
+        server,
+        "/register",
         &[
             ("email", "Ada@Example.com"),
             ("name", "Ada"),
@@ -194,10 +194,10 @@ pub async fn walk_the_original_flow(server: &Server) {
     let login_page = bounced.text().await.unwrap();
     assert!(login_page.contains("Please log in to see this page."));
 
-    let wrong = submit(
+    let wrong = post_form(
         &client,
-        &url("/login"),
-        &url("/login"),
+        server,
+        "/login",
         &[("email", "ada@example.com"), ("password", "not it at all")],
     )
     .await;

@@ -3,7 +3,6 @@
 
 use std::str::FromStr;
 
-use auth_core::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::error::ConnectError;
@@ -43,16 +42,6 @@ impl PgStore {
     /// The underlying pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    /// Brings the schema up to date (the migrations are embedded in the
-    /// binary). Instances starting together are safe: sqlx takes an advisory
-    /// lock, so one migrates and the others wait.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("migrations/postgres")
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
     /// Closes every connection, waiting for those in use to be returned.

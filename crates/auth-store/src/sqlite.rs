@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use auth_core::StoreError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -98,15 +97,6 @@ impl SqliteStore {
     /// The underlying pool.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
-    }
-
-    /// Brings the schema up to date (the migrations are embedded in the
-    /// binary). Safe to run at every start.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("migrations/sqlite")
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
     /// Closes every connection, waiting for those in use to be returned.

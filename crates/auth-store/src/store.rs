@@ -97,9 +97,18 @@ impl Store {
         }
     }
 
-    /// Brings the schema up to date with the embedded migrations.
+    /// Brings the schema up to date with the backend's migrations, which
+    /// are embedded in the binary: safe to run at every start. On
+    /// PostgreSQL, instances starting together are safe too: sqlx takes an
+    /// advisory lock, so one migrates and the others wait.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        dispatch!(self, s => s.migrate().await)
+        let done = match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(s) => sqlx::migrate!("migrations/sqlite").run(s.pool()).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(s) => sqlx::migrate!("migrations/postgres").run(s.pool()).await,
+        };
+        done.map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
     /// Closes every connection.
