@@ -2,15 +2,17 @@
 //! page, protected download and logout, on Rocket, over `auth-core` and
 //! `auth-store`.
 //!
-//! The folders are the layers, each using only those before it:
+//! The folders are the layers:
 //!
 //! - [`setup`]: configuration, the secret key, the database pool, start-up
-//!   fairings, and [`build`], which puts the application together;
+//!   fairings, and [`build`], the one place that puts every other module
+//!   together;
 //! - [`guards`]: what a route needs from a request (the session's user, a
 //!   CSRF-checked form, the client's address) and the cookies they read;
 //! - [`http`]: what every response shares (a page's layout data, flash
-//!   messages, the one mapping of errors to statuses, error pages, headers);
-//! - [`routes`]: one file per area of the site.
+//!   messages, the one mapping of errors to statuses and form messages,
+//!   error pages, headers);
+//! - [`routes`]: one file per area of the site, built from guards and http.
 //!
 //! A request flows through: the security-header fairings; the route's
 //! guards ([`guards::Visitor`] or [`guards::CurrentUser`] turning the

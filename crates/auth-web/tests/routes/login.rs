@@ -1,3 +1,5 @@
+use auth_core::{Email, PasswordHash, UserStore};
+use auth_store::{PoolOptions, Store};
 use rocket::http::Status;
 
 use crate::common::{expect_page, location, logged_in, TestApp};
@@ -117,4 +119,33 @@ async fn each_login_issues_a_new_session_and_ends_the_previous_one() {
         Status::SeeOther,
         "the replaced session is gone"
     );
+}
+
+/// An account whose hash predates the pre-hash (plain bcrypt, as earlier
+/// releases stored it) still logs in, and that login replaces the hash.
+#[tokio::test]
+async fn a_plain_bcrypt_hash_logs_in_and_is_upgraded() {
+    let app = with_ada().await;
+    let url: String = app.figment.extract_inner("databases.auth.url").unwrap();
+    let store = Store::connect(&url, &PoolOptions::default()).await.unwrap();
+    let ada = Email::parse("ada@example.com").unwrap();
+    let id = store.find_credentials(&ada).await.unwrap().unwrap().user.id;
+    let plain = PasswordHash::new(bcrypt::hash("analytical engine", 4).unwrap());
+    store.update_password_hash(id, &plain).await.unwrap();
+
+    let response = app.login("ada@example.com", "analytical engine").await;
+    assert_eq!(
+        location(&response),
+        Some("/secrets"),
+        "the old hash verifies"
+    );
+    let stored = store.find_credentials(&ada).await.unwrap().unwrap();
+    assert!(
+        stored
+            .password_hash
+            .as_str()
+            .starts_with("$bcrypt-sha256$v=1$"),
+        "upgraded at login"
+    );
+    store.close().await;
 }
