@@ -11,7 +11,7 @@ mod support;
 use std::sync::{Arc, Mutex, Once};
 
 use auth_store::testkit::postgres::TestSchema;
-use auth_store::{PgStore, PoolOptions};
+use auth_store::{PgStore, PoolOptions, Store};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::StatusCode;
 use support::{browser, browser_no_redirects, figment, page, submit, Server};
@@ -102,6 +102,57 @@ async fn two_instances(database_url: &str) -> (Server, Server, tempfile::TempDir
     let a = start("a").await;
     let b = start("b").await;
     (a, b, dir)
+}
+
+/// Whether the connections of `store` are encrypted, as the server sees it.
+async fn over_tls(store: &Store) -> bool {
+    let Store::Postgres(pg) = store else {
+        panic!("a PostgreSQL store");
+    };
+    sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(pg.pool())
+        .await
+        .expect("pg_stat_ssl")
+}
+
+/// `.ci/run` runs these tests with `sslmode=require`: the connections are
+/// encrypted, as it asks.
+#[ignore = "needs AUTH_TEST_POSTGRES_URL"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_test_database_is_reached_as_its_url_says() {
+    let url = postgres_url();
+    let schema = TestSchema::create(&url).await.unwrap();
+    let store = schema.store().await.unwrap();
+    let wants_tls = [
+        "sslmode=require",
+        "sslmode=verify-ca",
+        "sslmode=verify-full",
+    ]
+    .iter()
+    .any(|mode| url.contains(mode));
+    assert_eq!(over_tls(&store).await, wants_tls, "TLS as the URL asks");
+    store.close().await;
+    schema.drop().await.unwrap();
+}
+
+/// `sslmode=verify-full` with the server's own certificate as the CA
+/// (`.ci/run` sets the URL): the whole flow works over a checked TLS
+/// connection.
+#[ignore = "needs AUTH_TEST_POSTGRES_VERIFY_URL"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_flow_works_over_verified_tls() {
+    let url = std::env::var("AUTH_TEST_POSTGRES_VERIFY_URL")
+        .expect("AUTH_TEST_POSTGRES_VERIFY_URL names the test database with sslmode=verify-full");
+    assert!(url.contains("sslmode=verify-full"), "{url}");
+    let schema = TestSchema::create(&url).await.unwrap();
+    let store = schema.store().await.unwrap();
+    assert!(over_tls(&store).await, "the connection is encrypted");
+    store.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), schema.url())).await;
+    support::walk_the_original_flow(&server).await;
+    server.stop().await;
+    schema.drop().await.unwrap();
 }
 
 /// Stops `servers`, then drops the schema they used.

@@ -18,7 +18,17 @@ pub enum ConnectError {
     /// The URL could not be read.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
-    /// The database could not be opened or reached.
+    /// The database server could not be reached, or refused the
+    /// connection: the address tried and the cause ("Connection refused",
+    /// a certificate it did not trust, a wrong password).
+    #[error("cannot connect to the database at {address}: {cause}")]
+    Unreachable {
+        /// `host:port` (or the socket path) tried.
+        address: String,
+        /// Why, in the driver's words.
+        cause: String,
+    },
+    /// The database could not be opened.
     #[error("cannot open the database: {0}")]
     Database(String),
 }
@@ -32,6 +42,27 @@ impl ConnectError {
             sqlx::Error::Configuration(e) => Self::InvalidUrl(e.to_string()),
             other => Self::Database(other.to_string()),
         }
+    }
+
+    /// A failed first connection to `address`, with the driver's cause
+    /// (its chain of sources on one line, minus sqlx's generic prefixes).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn unreachable(address: String, error: sqlx::Error) -> Self {
+        if let sqlx::Error::Configuration(e) = error {
+            return Self::InvalidUrl(e.to_string());
+        }
+        let cause = match &error {
+            sqlx::Error::Io(e) => e.to_string(),
+            sqlx::Error::Tls(e) => format!("TLS: {e}"),
+            sqlx::Error::Database(e) => e.message().to_owned(),
+            other => other.to_string(),
+        };
+        let cause = if cause.contains("certificate") {
+            format!("{cause} (check that sslrootcert= names the CA that signed the server's certificate)")
+        } else {
+            cause
+        };
+        Self::Unreachable { address, cause }
     }
 }
 

@@ -4,6 +4,7 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions as _, Connection as _};
 
 use crate::error::ConnectError;
 use crate::PoolOptions;
@@ -23,6 +24,23 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(ConnectError::from_sqlx)?
             .application_name("auth-store");
+        // One connection first, on its own: the pool would retry until its
+        // timeout and then say only "pool timed out", where an operator
+        // needs the address and the cause (refused, a certificate it does
+        // not trust, a wrong password).
+        let address = format!("{}:{}", options.get_host(), options.get_port());
+        match tokio::time::timeout(pool.acquire_timeout, options.connect()).await {
+            Ok(Ok(connection)) => {
+                let _ = connection.close().await;
+            }
+            Ok(Err(e)) => return Err(ConnectError::unreachable(address, e)),
+            Err(_) => {
+                return Err(ConnectError::Unreachable {
+                    address,
+                    cause: format!("no answer within {:?}", pool.acquire_timeout),
+                })
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .min_connections(pool.min_connections)

@@ -149,3 +149,103 @@ fn a_bad_configuration_stops_it_with_a_clear_message() {
         "the URL is never printed: {all}"
     );
 }
+
+/// Everything the binary printed, both streams.
+fn printed(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn a_bad_rocket_setting_is_named_with_its_value_and_source_before_the_database_opens() {
+    let data = tempfile::tempdir().unwrap();
+    let output = auth_web(data.path())
+        .env("ROCKET_PORT", "abc")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("PORT") && stderr.contains("\"abc\"") && stderr.contains("ROCKET_"),
+        "the setting, its value and its source: {stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line, no panic or backtrace: {stderr}"
+    );
+    assert!(
+        !data.path().join("auth.db").exists(),
+        "stopped before opening the database"
+    );
+}
+
+#[test]
+fn an_unreachable_database_is_named_with_its_address_and_cause() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = tempfile::tempdir().unwrap();
+    let output = auth_web(data.path())
+        .env(
+            "DATABASE_URL",
+            format!("postgres://auth:hunter2-secret@127.0.0.1:{port}/auth"),
+        )
+        .env("ROCKET_SECRET_KEY_FILE", data.path().join("secret_key"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let all = printed(&output);
+    assert!(
+        all.contains(&format!("127.0.0.1:{port}")) && all.contains("refused"),
+        "the address and the cause: {all}"
+    );
+    assert!(!all.contains("pool timed out"), "{all}");
+    assert_eq!(
+        all.matches("failed to initialize database").count(),
+        1,
+        "the prefix once: {all}"
+    );
+    assert!(
+        !all.contains("hunter2-secret"),
+        "no password in the log: {all}"
+    );
+}
+
+/// The URL of the test database with certificate checks (set by `.ci/run`:
+/// `sslmode=verify-full`, the server's own certificate as `sslrootcert`).
+fn verify_full_url() -> String {
+    std::env::var("AUTH_TEST_POSTGRES_VERIFY_URL")
+        .expect("AUTH_TEST_POSTGRES_VERIFY_URL names the test database with sslmode=verify-full")
+}
+
+#[test]
+#[ignore = "needs AUTH_TEST_POSTGRES_VERIFY_URL"]
+fn a_database_certificate_from_an_unknown_ca_is_a_clear_startup_error() {
+    let url = verify_full_url();
+    let (base, _) = url
+        .split_once("sslrootcert=")
+        .expect("the URL names a CA file");
+    // The system's public CAs: none of them signed the test server's
+    // self-signed certificate.
+    let wrong = format!("{base}sslrootcert=/etc/ssl/certs/ca-certificates.crt");
+    let data = tempfile::tempdir().unwrap();
+    let output = auth_web(data.path())
+        .env("DATABASE_URL", wrong)
+        .env("ROCKET_SECRET_KEY_FILE", data.path().join("secret_key"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let all = printed(&output);
+    assert!(
+        all.contains("certificate") && all.contains("UnknownIssuer"),
+        "the cause: {all}"
+    );
+    assert!(all.contains("sslrootcert"), "what to check: {all}");
+}

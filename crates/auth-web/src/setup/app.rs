@@ -57,6 +57,10 @@ pub fn rocket() -> Result<Rocket<Build>, StartupError> {
 /// The application with the given configuration and clock (tests move the
 /// clock instead of sleeping).
 pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, StartupError> {
+    // Rocket's own settings (port, address, limits...) are read when it
+    // ignites, after the database is opened; read them first, so that a
+    // bad one stops the start with its key, value and source.
+    figment.extract::<rocket::Config>()?;
     let config: AppConfig = figment.extract()?;
     let located = |e: InvalidSetting| e.located(&figment);
     let service = config.service().map_err(located)?;

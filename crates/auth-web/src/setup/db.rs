@@ -24,6 +24,17 @@ impl AuthDb {
     }
 }
 
+/// Why the pool could not be opened: its settings, or the database itself.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// `databases.auth` could not be read.
+    #[error("{0}")]
+    Config(Box<rocket::figment::Error>),
+    /// The database could not be reached or opened.
+    #[error(transparent)]
+    Connect(ConnectError),
+}
+
 /// A [`Store`] as a rocket_db_pools pool.
 pub struct StorePool(Store);
 
@@ -31,10 +42,14 @@ pub struct StorePool(Store);
 impl rocket_db_pools::Pool for StorePool {
     /// The store is itself a cheap handle onto the connection pool.
     type Connection = Store;
-    type Error = rocket_db_pools::Error<ConnectError>;
+    /// Not `rocket_db_pools::Error`, whose message repeats the "failed to
+    /// initialize database" that rocket_db_pools puts before it in the log.
+    type Error = PoolError;
 
     async fn init(figment: &Figment) -> Result<Self, Self::Error> {
-        let config: rocket_db_pools::Config = figment.extract()?;
+        let config: rocket_db_pools::Config = figment
+            .extract()
+            .map_err(|e| PoolError::Config(Box::new(e)))?;
         let options = PoolOptions {
             max_connections: u32::try_from(config.max_connections).unwrap_or(u32::MAX),
             min_connections: config.min_connections.unwrap_or(0),
@@ -44,10 +59,10 @@ impl rocket_db_pools::Pool for StorePool {
         Store::connect(&config.url, &options)
             .await
             .map(StorePool)
-            .map_err(rocket_db_pools::Error::Init)
+            .map_err(PoolError::Connect)
     }
 
-    async fn get(&self) -> Result<Store, Self::Error> {
+    async fn get(&self) -> Result<Store, PoolError> {
         Ok(self.0.clone())
     }
 
