@@ -136,21 +136,24 @@ fn set_cookies(response: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
-async fn app_behind_nginx() -> (Server, tempfile::TempDir) {
+/// The app configured as deploy/nginx/auth-web.conf says (and with an
+/// address limit of 3 logins), and nginx in front of it.
+async fn app_behind_nginx() -> (Server, Nginx, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let config = figment(dir.path(), &sqlite_url(dir.path()))
         .merge(("secure_cookies", true))
         .merge(("trusted_proxies", ["127.0.0.1"]))
         .merge(("login_throttle.address_limit", 3));
-    (Server::start(config).await, dir)
+    let server = Server::start(config).await;
+    let app_port: u16 = server.base.rsplit(':').next().unwrap().parse().unwrap();
+    let nginx = Nginx::start(app_port);
+    (server, nginx, dir)
 }
 
 #[ignore = "needs nginx"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_flow_works_over_https_through_nginx_with_secure_cookies() {
-    let (server, _dir) = app_behind_nginx().await;
-    let app_port: u16 = server.base.rsplit(':').next().unwrap().parse().unwrap();
-    let nginx = Nginx::start(app_port);
+    let (server, nginx, _dir) = app_behind_nginx().await;
     let ada = browser_at(&nginx, "127.0.0.2");
 
     let registered = post(
@@ -197,16 +200,13 @@ async fn the_flow_works_over_https_through_nginx_with_secure_cookies() {
     assert!(removal.contains("Secure"), "{removal}");
     let (status, _) = page(&ada, &nginx.url("/secrets")).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "logged out");
-    drop(nginx);
     server.stop().await;
 }
 
 #[ignore = "needs nginx"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_address_throttle_counts_the_client_nginx_passes_on() {
-    let (server, _dir) = app_behind_nginx().await;
-    let app_port: u16 = server.base.rsplit(':').next().unwrap().parse().unwrap();
-    let nginx = Nginx::start(app_port);
+    let (server, nginx, _dir) = app_behind_nginx().await;
     let ada = browser_at(&nginx, "127.0.0.3");
     let fields = [
         ("email", "ada@example.com"),
@@ -251,16 +251,13 @@ async fn the_address_throttle_counts_the_client_nginx_passes_on() {
         StatusCode::SEE_OTHER,
         "127.0.0.3 is not locked"
     );
-    drop(nginx);
     server.stop().await;
 }
 
 #[ignore = "needs nginx"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_cuts_off_a_client_that_sends_half_a_request() {
-    let (server, _dir) = app_behind_nginx().await;
-    let app_port: u16 = server.base.rsplit(':').next().unwrap().parse().unwrap();
-    let nginx = Nginx::start(app_port);
+    let (server, nginx, _dir) = app_behind_nginx().await;
 
     let mut roots = rustls::RootCertStore::empty();
     let pem = nginx.certificate_pem();
@@ -306,6 +303,5 @@ async fn nginx_cuts_off_a_client_that_sends_half_a_request() {
     let client = browser_at(&nginx, "127.0.0.2");
     let (status, _) = page(&client, &nginx.url("/")).await;
     assert_eq!(status, StatusCode::OK);
-    drop(nginx);
     server.stop().await;
 }

@@ -159,6 +159,18 @@ fn printed(output: &std::process::Output) -> String {
     )
 }
 
+/// What the binary printed when it could not start on `database_url`.
+fn refused_database(database_url: &str) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let output = auth_web(data.path())
+        .env("DATABASE_URL", database_url)
+        .env("ROCKET_SECRET_KEY_FILE", data.path().join("secret_key"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "it must not start");
+    printed(&output)
+}
+
 #[test]
 fn a_bad_rocket_setting_is_named_with_its_value_and_source_before_the_database_opens() {
     let data = tempfile::tempdir().unwrap();
@@ -191,17 +203,9 @@ fn an_unreachable_database_is_named_with_its_address_and_cause() {
         .local_addr()
         .unwrap()
         .port();
-    let data = tempfile::tempdir().unwrap();
-    let output = auth_web(data.path())
-        .env(
-            "DATABASE_URL",
-            format!("postgres://auth:hunter2-secret@127.0.0.1:{port}/auth"),
-        )
-        .env("ROCKET_SECRET_KEY_FILE", data.path().join("secret_key"))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let all = printed(&output);
+    let all = refused_database(&format!(
+        "postgres://auth:hunter2-secret@127.0.0.1:{port}/auth"
+    ));
     assert!(
         all.contains(&format!("127.0.0.1:{port}")) && all.contains("refused"),
         "the address and the cause: {all}"
@@ -234,15 +238,9 @@ fn a_database_certificate_from_an_unknown_ca_is_a_clear_startup_error() {
         .expect("the URL names a CA file");
     // The system's public CAs: none of them signed the test server's
     // self-signed certificate.
-    let wrong = format!("{base}sslrootcert=/etc/ssl/certs/ca-certificates.crt");
-    let data = tempfile::tempdir().unwrap();
-    let output = auth_web(data.path())
-        .env("DATABASE_URL", wrong)
-        .env("ROCKET_SECRET_KEY_FILE", data.path().join("secret_key"))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let all = printed(&output);
+    let all = refused_database(&format!(
+        "{base}sslrootcert=/etc/ssl/certs/ca-certificates.crt"
+    ));
     assert!(
         all.contains("certificate") && all.contains("UnknownIssuer"),
         "the cause: {all}"
