@@ -42,10 +42,8 @@ enum Resolved {
 
 async fn resolve<'r>(req: &'r Request<'_>) -> &'r Resolved {
     req.local_cache_async(async {
-        let (Some(auth), Some(cookie)) = (
-            req.rocket().state::<Auth>(),
-            req.rocket().state::<SessionCookie>(),
-        ) else {
+        let cookie = SessionCookie::of(req);
+        let Some(auth) = req.rocket().state::<Auth>() else {
             log::error!("The auth service is not running; refusing the request");
             return Resolved::Unavailable;
         };

@@ -2,6 +2,7 @@
 
 use auth_core::{IssuedSession, SessionToken};
 use rocket::http::CookieJar;
+use rocket::request::{self, FromRequest, Request};
 
 use crate::guards::cookie_policy::{CookieName, CookiePolicy};
 
@@ -31,6 +32,11 @@ impl SessionCookie {
         self.policy.name(Self::NAME)
     }
 
+    /// The session cookie under the policy the application was built with.
+    pub fn of(req: &Request<'_>) -> Self {
+        Self::new(CookiePolicy::of(req))
+    }
+
     /// The site's cookie policy.
     pub fn policy(self) -> CookiePolicy {
         self.policy
@@ -56,5 +62,15 @@ impl SessionCookie {
     /// Tells the browser to forget its session cookie.
     pub fn clear(self, jar: &CookieJar<'_>) {
         self.policy.remove_private(jar, Self::NAME);
+    }
+}
+
+/// The session cookie's settings, as a request guard (it cannot fail).
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SessionCookie {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        request::Outcome::Success(Self::of(req))
     }
 }

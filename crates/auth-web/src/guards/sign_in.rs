@@ -39,16 +39,13 @@ impl<'r> FromRequest<'r> for SignIn<'r> {
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
         let visitor = try_outcome!(req.guard::<Visitor>().await);
-        let (Some(auth), Some(cookie)) = (
-            req.rocket().state::<Auth>(),
-            req.rocket().state::<SessionCookie>(),
-        ) else {
+        let Some(auth) = req.rocket().state::<Auth>() else {
             return Outcome::Error((Status::ServiceUnavailable, ()));
         };
         Outcome::Success(SignIn {
             previous: visitor.0.map(|current| current.token),
             auth,
-            cookie: *cookie,
+            cookie: SessionCookie::of(req),
             jar: req.cookies(),
         })
     }

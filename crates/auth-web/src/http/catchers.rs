@@ -26,10 +26,9 @@ pub fn all() -> Vec<Catcher> {
 pub fn login_required(req: &Request<'_>) -> Flash<Redirect> {
     // The session guard's own removal of a dead cookie was reset when the
     // request turned into an error; remove it again.
-    if let Some(cookie) = req.rocket().state::<SessionCookie>() {
-        if cookie.token(req.cookies()).is_some() {
-            cookie.clear(req.cookies());
-        }
+    let cookie = SessionCookie::of(req);
+    if cookie.token(req.cookies()).is_some() {
+        cookie.clear(req.cookies());
     }
     // Only a page can be returned to; after a refused form post, the
     // login page leads to the default place.

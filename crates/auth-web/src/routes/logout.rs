@@ -31,7 +31,7 @@ pub fn confirm(page: Page<'_>) -> Template {
 pub async fn submit(
     _form: CsrfForm<NoFields>,
     auth: &State<Auth>,
-    cookie: &State<SessionCookie>,
+    cookie: SessionCookie,
     jar: &CookieJar<'_>,
 ) -> Result<Flash<Redirect>, AppError> {
     let token = cookie.token(jar);

@@ -14,7 +14,6 @@ use rocket_dyn_templates::Template;
 use thiserror::Error;
 
 use crate::guards::cookie_policy::CookiePolicy;
-use crate::guards::session_cookie::SessionCookie;
 use crate::guards::TrustedProxies;
 use crate::http::assets::AssetVersion;
 use crate::http::catchers;
@@ -100,7 +99,6 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         .attach(startup::auth_service(service, clock))
         .attach(startup::purge())
         .manage(cookies)
-        .manage(SessionCookie::new(cookies))
         .manage(proxies)
         .manage(assets)
         .manage(ProtectedFiles(files_dir))
