@@ -75,3 +75,31 @@ async fn simultaneous_wrong_passwords_get_no_more_checks_than_the_limit() {
     );
     server.stop().await;
 }
+
+/// Registrations from one address sent at the same moment: the limit is
+/// reserved before each hash, so no more accounts than it are created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_registrations_stop_at_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        figment(dir.path(), &sqlite_url(dir.path())).merge(("registration_throttle.limit", 5));
+    let server = Server::start(config).await;
+    let statuses = support::post_at_once(&[&server], "/register", 12, |n| {
+        vec![
+            ("email", format!("new{n}@example.com")),
+            ("name", format!("New {n}")),
+            ("password", "analytical engine".to_owned()),
+        ]
+    })
+    .await;
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((created, refused), (5, 7), "{statuses:?}");
+    server.stop().await;
+}

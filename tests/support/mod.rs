@@ -231,33 +231,57 @@ pub struct Burst {
 }
 
 /// Sends `guesses` wrong passwords for `email` at the same moment, spread
-/// over `servers` in turn, each from its own browser: every browser first
-/// loads the login form, then all posts go out together.
+/// over `servers` in turn, each from its own browser.
 pub async fn guess_at_once(servers: &[&Server], email: &str, guesses: usize) -> Burst {
-    let mut ready = Vec::with_capacity(guesses);
-    for n in 0..guesses {
+    let statuses = post_at_once(servers, "/login", guesses, |n| {
+        vec![
+            ("email", email.to_owned()),
+            ("password", format!("wrong guess {n}")),
+        ]
+    })
+    .await;
+    let mut burst = Burst::default();
+    for status in statuses {
+        match status {
+            StatusCode::UNAUTHORIZED => burst.checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => burst.throttled += 1,
+            other => burst.other.push(other.as_u16()),
+        }
+    }
+    burst
+}
+
+/// Posts the form of `path` `times` at the same moment, spread over
+/// `servers` in turn, each from its own browser (redirects not followed):
+/// every browser first loads the form, then all posts go out together.
+/// The `n`th post sends `fields(n)` and its CSRF token. Returns each
+/// post's status.
+pub async fn post_at_once(
+    servers: &[&Server],
+    path: &str,
+    times: usize,
+    fields: impl Fn(usize) -> Vec<(&'static str, String)>,
+) -> Vec<StatusCode> {
+    let mut ready = Vec::with_capacity(times);
+    for n in 0..times {
         let server = servers[n % servers.len()];
         let client = browser_no_redirects(Arc::new(Jar::default()));
-        let url = server.url("/login");
+        let url = server.url(path);
         let (_, html) = page(&client, &url).await;
-        ready.push((client, url, csrf(&html), format!("wrong guess {n}")));
+        let mut form = fields(n);
+        form.push(("csrf_token", csrf(&html)));
+        ready.push((client, url, form));
     }
-    let start = Arc::new(tokio::sync::Barrier::new(guesses));
+    let start = Arc::new(tokio::sync::Barrier::new(times));
     let posts: Vec<_> = ready
         .into_iter()
-        .map(|(client, url, token, password)| {
+        .map(|(client, url, form)| {
             let start = start.clone();
-            let email = email.to_owned();
             tokio::spawn(async move {
-                let fields = [
-                    ("email", email.as_str()),
-                    ("password", password.as_str()),
-                    ("csrf_token", token.as_str()),
-                ];
                 start.wait().await;
                 client
                     .post(&url)
-                    .form(&fields)
+                    .form(&form)
                     .send()
                     .await
                     .expect("POST")
@@ -265,13 +289,34 @@ pub async fn guess_at_once(servers: &[&Server], email: &str, guesses: usize) -> 
             })
         })
         .collect();
-    let mut burst = Burst::default();
+    let mut statuses = Vec::with_capacity(times);
     for post in posts {
-        match post.await.expect("request task") {
-            StatusCode::UNAUTHORIZED => burst.checked += 1,
-            StatusCode::TOO_MANY_REQUESTS => burst.throttled += 1,
-            other => burst.other.push(other.as_u16()),
-        }
+        statuses.push(post.await.expect("request task"));
     }
-    burst
+    statuses
+}
+
+/// The registration form of a new account, numbered `n`.
+pub fn new_account(n: usize) -> Vec<(&'static str, String)> {
+    vec![
+        ("email", format!("new{n}@example.com")),
+        ("name", format!("New {n}")),
+        ("password", "analytical engine".to_owned()),
+    ]
+}
+
+/// How many registrations created an account (303) and how many were
+/// throttled (429); anything else fails.
+pub fn registration_outcomes(statuses: &[StatusCode]) -> (usize, usize) {
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    (created, statuses.len() - created)
 }
