@@ -45,6 +45,10 @@ impl HashPool {
         self.hasher.needs_rehash(hash)
     }
 
+    pub(crate) fn can_verify(&self, hash: &PasswordHash) -> bool {
+        self.hasher.can_verify(hash)
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> Result<T, HashError> + Send + 'static,

@@ -10,6 +10,7 @@ use sha2::Sha256;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+use crate::werkzeug::WerkzeugHash;
 use crate::Password;
 
 /// bcrypt's own base64, in which it writes the salt.
@@ -75,6 +76,16 @@ pub trait PasswordHasher: Send + Sync + 'static {
         let _ = hash;
         false
     }
+
+    /// Whether [`verify`](PasswordHasher::verify) can use `hash`: its format
+    /// is one this hasher reads and its parameters are within its limits.
+    /// An [`Import`](crate::Import)
+    /// refuses a hash for which this is `false`, so an imported account is
+    /// never one nobody can log into. By default, every hash.
+    fn can_verify(&self, hash: &PasswordHash) -> bool {
+        let _ = hash;
+        true
+    }
 }
 
 /// bcrypt over a keyed pre-hash, the default [`PasswordHasher`].
@@ -92,9 +103,16 @@ pub trait PasswordHasher: Send + Sync + 'static {
 /// - `$bcrypt-sha256$v=1$2b$12$…`: this scheme (the bcrypt string follows
 ///   the version);
 /// - `$2b$…`, `$2a$…`, `$2y$…`: plain bcrypt from before, still verified
-///   (passwords over 72 bytes never match one, rather than being cut), and
-///   reported by [`PasswordHasher::needs_rehash`] so the service replaces
-///   it at the next successful login.
+///   (passwords over 72 bytes never match one, rather than being cut);
+/// - `pbkdf2:sha256:N$salt$hex`, `pbkdf2:sha512:N$…` and `scrypt:N:r:p$…`:
+///   Werkzeug's, for accounts imported from a Flask application, verified
+///   against the password as typed (Werkzeug hashes it unnormalised), with
+///   at most 10,000,000 PBKDF2 rounds and 128 MiB for scrypt (Werkzeug's
+///   defaults are 1,000,000 and 32 MiB; a hash beyond them is refused).
+///
+/// Every format but the first is reported by
+/// [`PasswordHasher::needs_rehash`], so the service replaces it at the next
+/// successful login.
 ///
 /// ```
 /// use auth_core::{BcryptHasher, Password, PasswordHasher};
@@ -175,6 +193,9 @@ impl PasswordHasher for BcryptHasher {
                     .ok_or_else(|| HashError::new("a bcrypt-sha256 hash without a salt"))?;
                 bcrypt::verify(prehash(password, salt).as_bytes(), bcrypt).map_err(HashError::new)
             }
+            None if is_werkzeug(hash) => WerkzeugHash::parse(hash.as_str())
+                .ok_or_else(|| HashError::new("a Werkzeug hash with unsupported parameters"))?
+                .verify(password.as_typed_bytes()),
             // Plain bcrypt, from before the pre-hash: it saw the password
             // itself, so one over 72 bytes can never be the one it was made
             // from (such passwords were refused then).
@@ -193,6 +214,22 @@ impl PasswordHasher for BcryptHasher {
             .and_then(|cost| cost.parse::<u32>().ok())
             .is_none_or(|cost| cost < self.cost)
     }
+
+    fn can_verify(&self, hash: &PasswordHash) -> bool {
+        let encoded = hash.as_str();
+        if is_werkzeug(hash) {
+            return WerkzeugHash::parse(encoded).is_some();
+        }
+        let bcrypt = encoded.strip_prefix(PREHASHED).unwrap_or(encoded);
+        bcrypt.parse::<bcrypt::HashParts>().is_ok()
+    }
+}
+
+/// Werkzeug's hashes start with their method's name; bcrypt's with `$`.
+fn is_werkzeug(hash: &PasswordHash) -> bool {
+    let method = hash.as_str().split('$').next().unwrap_or_default();
+    let name = method.split(':').next().unwrap_or_default();
+    matches!(name, "pbkdf2" | "scrypt")
 }
 
 #[cfg(test)]

@@ -104,6 +104,25 @@
 //! per address the same way. Determining the client's
 //! address (behind proxies, which headers to believe) is the caller's job.
 //!
+//! # Operators, history and imports
+//!
+//! The operator's side works on the same service: [`AuthService::accounts`]
+//! pages through accounts with their state and activity
+//! ([`AccountSummary`]); [`AuthService::disable`] stops an account from
+//! logging in (the right password then fails exactly like a wrong one, after
+//! the same hash check) and ends its sessions; [`AuthService::enable`],
+//! [`AuthService::set_password`], [`AuthService::end_sessions`] and
+//! [`AuthService::delete_account`] do what they say. Each takes the
+//! [`Actor`] to record: every change, and every registration, login and
+//! password change, is an [`AccountEvent`] in the account's history
+//! ([`AuthService::history`]), kept for
+//! [`AuthServiceBuilder::history_retention`].
+//!
+//! [`AuthService::import`] moves accounts over from another system with
+//! their password hashes kept as they are: [`BcryptHasher`] verifies
+//! Werkzeug's PBKDF2 and scrypt hashes (a Flask application's), and the
+//! first successful login replaces them with its own. See [`Import`].
+//!
 //! # Testing code built on it
 //!
 //! With the `memory` feature, [`memory::MemoryStore`] is a complete store in
@@ -165,11 +184,14 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod admin;
 mod clock;
 mod email;
 mod error;
+mod event;
 mod hash_pool;
 mod hasher;
+mod import;
 // Always in the documentation, so links to it resolve; usable with the
 // `memory` feature.
 #[cfg(any(feature = "memory", doc))]
@@ -182,20 +204,24 @@ mod session;
 mod store;
 mod throttle;
 mod user;
+mod werkzeug;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};
 pub use error::{AuthError, Field, InputErrors, RandomError};
+pub use event::{AccountEvent, Actor, EventKind};
 pub use hasher::{BcryptHasher, HashError, InvalidCost, PasswordHash, PasswordHasher};
+pub use import::{Import, ImportOutcome, ImportSkip, ImportedAccount};
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use service::{
     AuthService, AuthServiceBuilder, AuthStore, Purged, Registration, ValidRegistration,
+    DEFAULT_HISTORY_RETENTION,
 };
 pub use session::{IssuedSession, Session, SessionPolicy, SessionToken, TokenDigest};
 pub use store::{
-    BoxError, NewSession, NewUser, SessionRecord, SessionStore, SessionSummary, StoreError,
-    ThrottleStore, UserCredentials, UserStore,
+    AccountStore, AccountSummary, BoxError, EventStore, NewSession, NewUser, SessionRecord,
+    SessionStore, SessionSummary, StoreError, ThrottleStore, UserCredentials, UserStore,
 };
 pub use throttle::{ThrottleKey, ThrottlePolicy, ThrottleState};
 pub use time;

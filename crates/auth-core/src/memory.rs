@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::OffsetDateTime;
 
 use crate::{
-    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, SessionSummary,
-    StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials,
-    UserId, UserStore,
+    AccountEvent, AccountStore, AccountSummary, Email, EventKind, EventStore, NewSession, NewUser,
+    PasswordHash, SessionRecord, SessionStore, SessionSummary, StoreError, ThrottleKey,
+    ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId, UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -41,10 +41,46 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     next_id: i64,
-    users: HashMap<UserId, (User, PasswordHash)>,
+    users: HashMap<UserId, StoredUser>,
     by_email: HashMap<Email, UserId>,
     sessions: HashMap<TokenDigest, StoredSession>,
     throttles: HashMap<ThrottleKey, ThrottleState>,
+    /// In the order recorded.
+    events: Vec<AccountEvent>,
+}
+
+#[derive(Debug, Clone)]
+struct StoredUser {
+    user: User,
+    password_hash: PasswordHash,
+    disabled_at: Option<OffsetDateTime>,
+}
+
+impl State {
+    fn summary(
+        &self,
+        stored: &StoredUser,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+    ) -> AccountSummary {
+        let id = stored.user.id;
+        AccountSummary {
+            user: stored.user.clone(),
+            email_confirmed_at: None,
+            disabled_at: stored.disabled_at,
+            last_login_at: self
+                .events
+                .iter()
+                .filter(|e| e.user_id == id && e.kind == EventKind::Login)
+                .map(|e| e.at)
+                .max(),
+            live_sessions: self
+                .sessions
+                .values()
+                .filter(|s| s.user_id == id && s.expires_at > now && s.last_seen_at > idle_cutoff)
+                .count() as u64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -86,9 +122,14 @@ impl UserStore for MemoryStore {
             created_at: whole_seconds(new.created_at),
         };
         state.by_email.insert(user.email.clone(), user.id);
-        state
-            .users
-            .insert(user.id, (user.clone(), new.password_hash));
+        state.users.insert(
+            user.id,
+            StoredUser {
+                user: user.clone(),
+                password_hash: new.password_hash,
+                disabled_at: None,
+            },
+        );
         Ok(user)
     }
 
@@ -98,14 +139,19 @@ impl UserStore for MemoryStore {
             .by_email
             .get(email)
             .and_then(|id| state.users.get(id))
-            .map(|(user, hash)| UserCredentials {
-                user: user.clone(),
-                password_hash: hash.clone(),
+            .map(|stored| UserCredentials {
+                user: stored.user.clone(),
+                password_hash: stored.password_hash.clone(),
+                disabled_at: stored.disabled_at,
             }))
     }
 
     async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        Ok(self.state().users.get(&id).map(|(user, _)| user.clone()))
+        Ok(self
+            .state()
+            .users
+            .get(&id)
+            .map(|stored| stored.user.clone()))
     }
 
     async fn update_password_hash(
@@ -117,7 +163,7 @@ impl UserStore for MemoryStore {
             .state()
             .users
             .get_mut(&id)
-            .map(|(_, stored)| *stored = hash.clone())
+            .map(|stored| stored.password_hash = hash.clone())
             .is_some())
     }
 }
@@ -146,8 +192,9 @@ impl SessionStore for MemoryStore {
     ) -> Result<Option<SessionRecord>, StoreError> {
         let state = self.state();
         Ok(state.sessions.get(digest).and_then(|s| {
-            state.users.get(&s.user_id).map(|(user, _)| SessionRecord {
-                user: user.clone(),
+            let stored = state.users.get(&s.user_id)?;
+            stored.disabled_at.is_none().then(|| SessionRecord {
+                user: stored.user.clone(),
                 created_at: s.created_at,
                 last_seen_at: s.last_seen_at,
                 expires_at: s.expires_at,
@@ -281,5 +328,98 @@ impl ThrottleStore for MemoryStore {
             .throttles
             .retain(|_, t| t.window_start >= before || t.locked_until >= before);
         Ok((count - state.throttles.len()) as u64)
+    }
+}
+
+impl AccountStore for MemoryStore {
+    async fn list_accounts(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+    ) -> Result<Vec<AccountSummary>, StoreError> {
+        let state = self.state();
+        let mut users: Vec<&StoredUser> = state
+            .users
+            .values()
+            .filter(|stored| after.is_none_or(|after| stored.user.id > after))
+            .collect();
+        users.sort_by_key(|stored| stored.user.id);
+        Ok(users
+            .into_iter()
+            .take(limit as usize)
+            .map(|stored| state.summary(stored, now, idle_cutoff))
+            .collect())
+    }
+
+    async fn account_summary(
+        &self,
+        id: UserId,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+    ) -> Result<Option<AccountSummary>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .users
+            .get(&id)
+            .map(|stored| state.summary(stored, now, idle_cutoff)))
+    }
+
+    async fn disable_user(&self, id: UserId, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(stored) = state.users.get_mut(&id).filter(|s| s.disabled_at.is_none()) else {
+            return Ok(false);
+        };
+        stored.disabled_at = Some(whole_seconds(at));
+        Ok(true)
+    }
+
+    async fn enable_user(&self, id: UserId) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let stored = state.users.get_mut(&id);
+        Ok(stored.and_then(|s| s.disabled_at.take()).is_some())
+    }
+
+    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(stored) = state.users.remove(&id) else {
+            return Ok(false);
+        };
+        state.by_email.remove(&stored.user.email);
+        state.sessions.retain(|_, s| s.user_id != id);
+        state.events.retain(|e| e.user_id != id);
+        Ok(true)
+    }
+}
+
+impl EventStore for MemoryStore {
+    async fn record_event(&self, event: &AccountEvent) -> Result<(), StoreError> {
+        let mut event = event.clone();
+        event.at = whole_seconds(event.at);
+        self.state().events.push(event);
+        Ok(())
+    }
+
+    async fn list_events(&self, user: UserId, limit: u32) -> Result<Vec<AccountEvent>, StoreError> {
+        let state = self.state();
+        let mut events: Vec<AccountEvent> = state
+            .events
+            .iter()
+            .rev()
+            .filter(|e| e.user_id == user)
+            .cloned()
+            .collect();
+        // Stable: events of one second stay newest-recorded first.
+        events.sort_by_key(|e| std::cmp::Reverse(e.at));
+        events.truncate(limit as usize);
+        Ok(events)
+    }
+
+    async fn delete_events_before(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let count = state.events.len();
+        state.events.retain(|e| e.at >= before);
+        Ok((count - state.events.len()) as u64)
     }
 }

@@ -44,20 +44,32 @@ pub enum PasswordError {
 /// A password as it is hashed and verified: normalised to Unicode NFKC, so the
 /// same password typed on two keyboards (a precomposed `é` or `e` plus a
 /// combining accent) is the same password, as NIST SP 800-63B §5.1.1.2 asks.
-/// The buffer is zeroed when dropped, and `Debug` never shows it.
+/// The text as typed is kept beside it, for hashes made elsewhere without
+/// normalising (imported Werkzeug hashes). The buffers are zeroed when
+/// dropped, and `Debug` never shows them.
 #[derive(Clone)]
-pub struct Password(Zeroizing<String>);
+pub struct Password(Zeroizing<String>, Zeroizing<String>);
 
 impl Password {
     /// Normalises `raw` without checking any rule: what a login does with the
     /// password it is given.
     pub fn normalize(raw: &str) -> Self {
-        Self(Zeroizing::new(raw.nfkc().collect()))
+        Self(
+            Zeroizing::new(raw.nfkc().collect()),
+            Zeroizing::new(raw.to_owned()),
+        )
     }
 
     /// The normalised password's bytes, as handed to the hasher.
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
+    }
+
+    /// The password's bytes exactly as typed, before normalisation: what a
+    /// hasher verifying a hash made by another system (which hashed the raw
+    /// UTF-8) must use.
+    pub fn as_typed_bytes(&self) -> &[u8] {
+        self.1.as_bytes()
     }
 
     /// Length in bytes after normalisation.

@@ -8,10 +8,11 @@ use time::{Duration, OffsetDateTime};
 use crate::hash_pool::HashPool;
 use crate::HashError;
 use crate::{
-    AuthError, BcryptHasher, Clock, DisplayName, Email, InputErrors, IssuedSession, NewSession,
-    NewUser, Password, PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session,
-    SessionPolicy, SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey,
-    ThrottlePolicy, ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
+    AccountEvent, AccountStore, Actor, AuthError, BcryptHasher, Clock, DisplayName, Email,
+    EventKind, EventStore, InputErrors, IssuedSession, NewSession, NewUser, Password,
+    PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session, SessionPolicy,
+    SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy,
+    ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
 };
 
 /// The hash unknown emails are verified against, made once, at first need.
@@ -23,6 +24,10 @@ async fn dummy_hash<'a>(
         .await
 }
 
+/// How long account history is kept unless
+/// [`AuthServiceBuilder::history_retention`] says otherwise: a year.
+pub const DEFAULT_HISTORY_RETENTION: Duration = Duration::days(365);
+
 /// What [`AuthService::purge_expired`] deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
@@ -30,6 +35,9 @@ pub struct Purged {
     pub sessions: u64,
     /// Throttle records older than anything they still count.
     pub throttles: u64,
+    /// History events older than
+    /// [`AuthServiceBuilder::history_retention`].
+    pub events: u64,
 }
 
 /// A throttle key an attempt counts against, with its limit and what a
@@ -131,6 +139,7 @@ struct Inner<S> {
     sessions: SessionPolicy,
     passwords: PasswordPolicy,
     throttle: ThrottlePolicy,
+    history_retention: Duration,
     /// Verified against for unknown emails; made once, off the caller's
     /// thread (see [`AuthServiceBuilder::build`]).
     dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
@@ -163,15 +172,16 @@ pub struct AuthServiceBuilder<S> {
     sessions: SessionPolicy,
     passwords: PasswordPolicy,
     throttle: ThrottlePolicy,
+    history_retention: Duration,
     max_concurrent_hashes: usize,
 }
 
 /// What an [`AuthService`]'s store must provide: every store trait. It is
 /// implemented for every type that implements them all; name it in bounds
-/// (`S: AuthStore`) rather than listing the three.
-pub trait AuthStore: UserStore + SessionStore + ThrottleStore {}
+/// (`S: AuthStore`) rather than listing the five.
+pub trait AuthStore: UserStore + SessionStore + ThrottleStore + AccountStore + EventStore {}
 
-impl<S: UserStore + SessionStore + ThrottleStore> AuthStore for S {}
+impl<S: UserStore + SessionStore + ThrottleStore + AccountStore + EventStore> AuthStore for S {}
 
 impl<S: AuthStore> AuthServiceBuilder<S> {
     /// The password hasher (default: [`BcryptHasher`] at cost 12).
@@ -204,6 +214,14 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
         self
     }
 
+    /// How long account history is kept before
+    /// [`AuthService::purge_expired`] deletes it (default:
+    /// [`DEFAULT_HISTORY_RETENTION`]).
+    pub fn history_retention(mut self, retention: Duration) -> Self {
+        self.history_retention = retention;
+        self
+    }
+
     /// How many hashes may run at once (default: the number of CPU cores).
     /// More would only make each one slower and take CPU from everything
     /// else; further logins wait their turn.
@@ -226,6 +244,7 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
                 sessions: self.sessions,
                 passwords: self.passwords,
                 throttle: self.throttle,
+                history_retention: self.history_retention,
                 dummy_hash: Arc::default(),
             }),
         };
@@ -253,6 +272,7 @@ impl<S: AuthStore> AuthService<S> {
             sessions: SessionPolicy::default(),
             passwords: PasswordPolicy::default(),
             throttle: ThrottlePolicy::default(),
+            history_retention: DEFAULT_HISTORY_RETENTION,
             max_concurrent_hashes: std::thread::available_parallelism().map_or(2, usize::from),
         }
     }
@@ -300,6 +320,8 @@ impl<S: AuthStore> AuthService<S> {
         client: Option<IpAddr>,
     ) -> Result<IssuedSession, AuthError> {
         let user = self.create_account(form, client).await?;
+        self.record(user.id, EventKind::Registered, Actor::Owner, client)
+            .await?;
         self.start_session(user).await
     }
 
@@ -419,7 +441,32 @@ impl<S: AuthStore> AuthService<S> {
         let email = Email::parse(email).ok();
         let keys = self.login_keys(email.as_ref(), client);
         let user = self.checked(&keys, email.as_ref(), password).await?;
+        self.record(user.id, EventKind::Login, Actor::Owner, client)
+            .await?;
         self.start_session(user).await
+    }
+
+    /// Adds an event to `user`'s history, at the clock's time.
+    pub(crate) async fn record(
+        &self,
+        user: UserId,
+        kind: EventKind,
+        actor: Actor,
+        client: Option<IpAddr>,
+    ) -> Result<(), AuthError> {
+        let event = AccountEvent {
+            user_id: user,
+            kind,
+            at: self.now(),
+            actor,
+            client,
+        };
+        Ok(self.inner.store.record_event(&event).await?)
+    }
+
+    /// The `limit` most recent events of `user`'s history, newest first.
+    pub async fn history(&self, user: UserId, limit: u32) -> Result<Vec<AccountEvent>, AuthError> {
+        Ok(self.inner.store.list_events(user, limit).await?)
     }
 
     /// Verifies `password` for `email` within the login throttle of `keys`:
@@ -451,8 +498,10 @@ impl<S: AuthStore> AuthService<S> {
         }
     }
 
-    /// The account `email` names if `password` is its password. An unknown
-    /// email is checked against the dummy hash, so it takes as long.
+    /// The account `email` names if `password` is its password and it is not
+    /// disabled. An unknown email is checked against the dummy hash, and a
+    /// disabled account's hash is checked too, so each takes as long as a
+    /// wrong password and fails the same way.
     async fn verify(
         &self,
         email: Option<&Email>,
@@ -476,7 +525,7 @@ impl<S: AuthStore> AuthService<S> {
             .hashes
             .verify(password.clone(), stored_hash)
             .await?;
-        let Some(credentials) = credentials.filter(|_| matches) else {
+        let Some(credentials) = credentials.filter(|c| matches && c.disabled_at.is_none()) else {
             return Ok(None);
         };
         if self.inner.hashes.needs_rehash(&credentials.password_hash) {
@@ -629,7 +678,12 @@ impl<S: AuthStore> AuthService<S> {
         password: &str,
     ) -> Result<u64, AuthError> {
         let user = self.reauthenticate(token, password).await?;
-        self.revoke_sessions(user.id, Some(token)).await
+        let ended = self.revoke_sessions(user.id, Some(token)).await?;
+        if ended > 0 {
+            self.record(user.id, EventKind::SessionsEnded, Actor::Owner, None)
+                .await?;
+        }
+        Ok(ended)
     }
 
     /// The token's account, if `password` is its password; throttled like a
@@ -674,12 +728,13 @@ impl<S: AuthStore> AuthService<S> {
             .update_password_hash(user.id, &hash)
             .await?;
         self.revoke_sessions(user.id, Some(token)).await?;
-        Ok(())
+        self.record(user.id, EventKind::PasswordChanged, Actor::Owner, None)
+            .await
     }
 
-    /// Deletes ended sessions and throttle records that no longer matter;
-    /// run it now and then to keep the tables small. Returns how many of
-    /// each were deleted.
+    /// Deletes ended sessions, throttle records that no longer matter and
+    /// history past its retention; run it now and then to keep the tables
+    /// small. Returns how many of each were deleted.
     pub async fn purge_expired(&self) -> Result<Purged, AuthError> {
         let now = self.now();
         let store = &self.inner.store;
@@ -690,10 +745,24 @@ impl<S: AuthStore> AuthService<S> {
         // and through a whole registration window.
         let stale = now - self.inner.throttle.retention();
         let throttles = store.delete_stale_throttles(stale).await?;
+        let events = store
+            .delete_events_before(now - self.inner.history_retention)
+            .await?;
         Ok(Purged {
             sessions,
             throttles,
+            events,
         })
+    }
+
+    /// Hashes a new password on the bounded blocking pool.
+    pub(crate) async fn hash(&self, password: Password) -> Result<PasswordHash, HashError> {
+        self.inner.hashes.hash(password).await
+    }
+
+    /// Whether the hasher can verify `hash` (an import checks this).
+    pub(crate) fn can_verify(&self, hash: &PasswordHash) -> bool {
+        self.inner.hashes.can_verify(hash)
     }
 
     /// The limits on failed logins in force.

@@ -22,7 +22,8 @@ use thiserror::Error;
 use time::OffsetDateTime;
 
 use crate::{
-    DisplayName, Email, PasswordHash, ThrottleKey, ThrottleState, TokenDigest, User, UserId,
+    AccountEvent, DisplayName, Email, PasswordHash, ThrottleKey, ThrottleState, TokenDigest, User,
+    UserId,
 };
 
 /// A boxed error from a store's driver.
@@ -68,6 +69,26 @@ pub struct UserCredentials {
     pub user: User,
     /// Its current password hash.
     pub password_hash: PasswordHash,
+    /// When an operator disabled it, if it is disabled: it may not log in.
+    pub disabled_at: Option<OffsetDateTime>,
+}
+
+/// An account as an operator sees it: its state and activity, never its
+/// password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// The account.
+    pub user: User,
+    /// When its email address was confirmed, if it was.
+    pub email_confirmed_at: Option<OffsetDateTime>,
+    /// When it was disabled, if it is disabled.
+    pub disabled_at: Option<OffsetDateTime>,
+    /// Its most recent [`EventKind::Login`](crate::EventKind::Login) still
+    /// in its history.
+    pub last_login_at: Option<OffsetDateTime>,
+    /// How many of its sessions are live: not past `expires_at`, and used
+    /// after the idle cutoff the caller gave.
+    pub live_sessions: u64,
 }
 
 /// A session about to be created. Its `last_seen_at` starts at `created_at`.
@@ -149,6 +170,8 @@ pub trait SessionStore: Send + Sync {
 
     /// The session filed under `digest`, with its account, in one lookup.
     /// Expired sessions are returned too: the caller applies the policy.
+    /// A session of a disabled account is never returned, so one created
+    /// while the account was being disabled opens nothing.
     fn find_session(
         &self,
         digest: &TokenDigest,
@@ -191,6 +214,72 @@ pub trait SessionStore: Send + Sync {
         &self,
         now: OffsetDateTime,
         idle_cutoff: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// What an operator does to accounts. Times are kept to whole seconds.
+pub trait AccountStore: Send + Sync {
+    /// Up to `limit` accounts with ids above `after` (all, if `None`), in
+    /// increasing id order: page through every account by passing the last
+    /// id of each page as the next `after`. A session counts as live if
+    /// `expires_at > now` and `last_seen_at > idle_cutoff`.
+    fn list_accounts(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<AccountSummary>, StoreError>> + Send;
+
+    /// The account with `id`, summarised as by
+    /// [`list_accounts`](AccountStore::list_accounts).
+    fn account_summary(
+        &self,
+        id: UserId,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<AccountSummary>, StoreError>> + Send;
+
+    /// Marks an enabled account disabled since `at`. `false` if there is no
+    /// such account or it was already disabled (its time is kept).
+    fn disable_user(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Enables a disabled account. `false` if there is no such account or it
+    /// was not disabled.
+    fn enable_user(&self, id: UserId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes the account, its sessions and its history, in one
+    /// transaction. `false` if there was no such account. Its email can be
+    /// registered again at once.
+    fn delete_user(&self, id: UserId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Accounts' histories. Events of one account are returned newest first;
+/// two events of the same second come back in the reverse of the order
+/// they were recorded.
+pub trait EventStore: Send + Sync {
+    /// Records one event. The account need not exist any more (an
+    /// [`EventKind::Deleted`](crate::EventKind::Deleted) event outlives it).
+    fn record_event(
+        &self,
+        event: &AccountEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The `limit` most recent events of `user`, newest first.
+    fn list_events(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AccountEvent>, StoreError>> + Send;
+
+    /// Deletes every event from before `before`. Returns how many.
+    fn delete_events_before(
+        &self,
+        before: OffsetDateTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 

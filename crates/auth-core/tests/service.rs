@@ -2,52 +2,15 @@
 
 mod common;
 
-use common::Counting;
+use common::{fixture, session_gone, ADA};
 
 use std::sync::atomic::Ordering;
 
 use auth_core::memory::MemoryStore;
 use auth_core::time::Duration;
 use auth_core::{
-    AuthError, AuthService, BcryptHasher, Clock, EmailError, ManualClock, NameError, PasswordError,
-    PasswordHash, Registration, SessionPolicy, SessionStore, UserStore,
-};
-
-struct Fixture {
-    auth: AuthService<MemoryStore>,
-    clock: ManualClock,
-    counter: Counting,
-}
-
-fn fixture() -> Fixture {
-    let clock = ManualClock::starting_now();
-    let counter = Counting::default();
-    let auth = AuthService::builder(MemoryStore::new())
-        .hasher(counter.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    Fixture {
-        auth,
-        clock,
-        counter,
-    }
-}
-
-/// Whether the store no longer holds the session of `token`.
-async fn session_gone(f: &Fixture, token: &auth_core::SessionToken) -> bool {
-    f.auth
-        .store()
-        .find_session(&token.digest())
-        .await
-        .unwrap()
-        .is_none()
-}
-
-const ADA: Registration<'static> = Registration {
-    email: "Ada@Example.com",
-    name: "Ada Lovelace",
-    password: "analytical engine",
+    AuthError, AuthService, BcryptHasher, Clock, EmailError, NameError, PasswordError,
+    PasswordHash, Registration, SessionPolicy, UserStore,
 };
 
 #[tokio::test]
@@ -298,7 +261,8 @@ async fn purge_removes_only_ended_sessions() {
         f.auth.purge_expired().await.unwrap(),
         auth_core::Purged {
             sessions: 1,
-            throttles: 0
+            throttles: 0,
+            events: 0
         }
     );
     assert!(f.auth.authenticate(&fresh.token).await.unwrap().is_some());

@@ -4,8 +4,9 @@
 
 use auth_core::time::OffsetDateTime;
 use auth_core::{
-    DisplayName, Email, PasswordHash, SessionRecord, SessionSummary, StoreError, ThrottleState,
-    TokenDigest, User, UserCredentials, UserId,
+    AccountEvent, AccountSummary, Actor, DisplayName, Email, EventKind, PasswordHash,
+    SessionRecord, SessionSummary, StoreError, ThrottleState, TokenDigest, User, UserCredentials,
+    UserId,
 };
 
 #[derive(sqlx::FromRow)]
@@ -21,6 +22,26 @@ pub(crate) struct CredentialsRow {
     #[sqlx(flatten)]
     user: UserRow,
     password_hash: String,
+    disabled_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountSummaryRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    email_confirmed_at: Option<i64>,
+    disabled_at: Option<i64>,
+    last_login_at: Option<i64>,
+    live_sessions: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    user_id: i64,
+    kind: String,
+    at: i64,
+    operator: Option<String>,
+    client_addr: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -78,6 +99,45 @@ impl TryFrom<CredentialsRow> for UserCredentials {
         Ok(UserCredentials {
             user: row.user.try_into()?,
             password_hash: PasswordHash::new(row.password_hash),
+            disabled_at: row.disabled_at.map(time).transpose()?,
+        })
+    }
+}
+
+impl TryFrom<AccountSummaryRow> for AccountSummary {
+    type Error = StoreError;
+
+    fn try_from(row: AccountSummaryRow) -> Result<Self, StoreError> {
+        Ok(AccountSummary {
+            user: row.user.try_into()?,
+            email_confirmed_at: row.email_confirmed_at.map(time).transpose()?,
+            disabled_at: row.disabled_at.map(time).transpose()?,
+            last_login_at: row.last_login_at.map(time).transpose()?,
+            live_sessions: u64::try_from(row.live_sessions)
+                .map_err(|_| StoreError::Corrupt("negative session count".into()))?,
+        })
+    }
+}
+
+impl TryFrom<EventRow> for AccountEvent {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> Result<Self, StoreError> {
+        let kind = EventKind::parse(&row.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {:?}", row.kind)))?;
+        let client = row
+            .client_addr
+            .map(|addr| {
+                addr.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("event address {addr:?}")))
+            })
+            .transpose()?;
+        Ok(AccountEvent {
+            user_id: UserId::new(row.user_id),
+            kind,
+            at: time(row.at)?,
+            actor: Actor::from_operator(row.operator),
+            client,
         })
     }
 }

@@ -12,7 +12,7 @@ pub const INSERT_USER: &str = "INSERT INTO users (email, name, password_hash, cr
 
 /// An account and its password hash, by normalised email (login).
 pub const SELECT_CREDENTIALS: &str =
-    "SELECT id, email, name, created_at, password_hash FROM users WHERE email = $1";
+    "SELECT id, email, name, created_at, password_hash, disabled_at FROM users WHERE email = $1";
 
 /// An account by id.
 pub const SELECT_USER: &str = "SELECT id, email, name, created_at FROM users WHERE id = $1";
@@ -24,10 +24,12 @@ pub const UPDATE_PASSWORD_HASH: &str = "UPDATE users SET password_hash = $1 WHER
 pub const INSERT_SESSION: &str = "INSERT INTO sessions \
      (token_digest, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)";
 
-/// A session and its account, by token digest: the query on every request with a session.
+/// A session and its account, by token digest: the query on every request
+/// with a session. A disabled account's sessions are not found.
 pub const SELECT_SESSION: &str = "SELECT u.id, u.email, u.name, u.created_at, \
      s.created_at AS session_created_at, s.last_seen_at, s.expires_at \
-     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_digest = $1";
+     FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.token_digest = $1 AND u.disabled_at IS NULL";
 
 /// An account's sessions, most recently used first.
 pub const SELECT_USER_SESSIONS: &str = "SELECT token_digest, created_at, last_seen_at, \
@@ -90,3 +92,50 @@ pub const CLEAR_THROTTLE: &str = "DELETE FROM login_throttles WHERE key_digest =
 /// Deletes throttle records that no longer matter.
 pub const DELETE_STALE_THROTTLES: &str =
     "DELETE FROM login_throttles WHERE window_start < $1 AND locked_until < $1";
+
+/// The start of both account summaries: `$1` is now, `$2` the idle cutoff
+/// (live sessions), `$3` the name of the login event kind.
+macro_rules! select_account_summaries {
+    () => {
+        "SELECT u.id, u.email, u.name, u.created_at, u.email_confirmed_at, u.disabled_at, \
+         (SELECT max(e.at) FROM account_events e \
+          WHERE e.user_id = u.id AND e.kind = $3) AS last_login_at, \
+         (SELECT count(*) FROM sessions s \
+          WHERE s.user_id = u.id AND s.expires_at > $1 AND s.last_seen_at > $2) AS live_sessions \
+         FROM users u "
+    };
+}
+
+/// A page of account summaries: ids above `$4`, at most `$5`.
+pub const SELECT_ACCOUNTS: &str = concat!(
+    select_account_summaries!(),
+    "WHERE u.id > $4 ORDER BY u.id LIMIT $5"
+);
+
+/// One account's summary, by id (`$4`).
+pub const SELECT_ACCOUNT: &str = concat!(select_account_summaries!(), "WHERE u.id = $4");
+
+/// Disables an enabled account.
+pub const DISABLE_USER: &str =
+    "UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL";
+
+/// Enables a disabled account.
+pub const ENABLE_USER: &str =
+    "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL";
+
+/// Deletes an account's history (with the account, in one transaction).
+pub const DELETE_USER_EVENTS: &str = "DELETE FROM account_events WHERE user_id = $1";
+
+/// Deletes an account; its sessions go with it (foreign key cascade).
+pub const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
+
+/// Records an event of an account's history.
+pub const INSERT_EVENT: &str = "INSERT INTO account_events \
+     (user_id, kind, at, operator, client_addr) VALUES ($1, $2, $3, $4, $5)";
+
+/// An account's most recent events, newest first.
+pub const SELECT_EVENTS: &str = "SELECT user_id, kind, at, operator, client_addr \
+     FROM account_events WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2";
+
+/// Deletes history past its retention.
+pub const DELETE_OLD_EVENTS: &str = "DELETE FROM account_events WHERE at < $1";

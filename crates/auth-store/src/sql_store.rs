@@ -17,9 +17,9 @@
 
 use auth_core::time::OffsetDateTime;
 use auth_core::{
-    Email, NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, SessionSummary,
-    StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials,
-    UserId, UserStore,
+    AccountEvent, AccountStore, AccountSummary, Email, EventKind, EventStore, NewSession, NewUser,
+    PasswordHash, SessionRecord, SessionStore, SessionSummary, StoreError, ThrottleKey,
+    ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId, UserStore,
 };
 
 use crate::error::{classify, classify_user_insert};
@@ -275,6 +275,124 @@ impl ThrottleStore for Store {
 
     async fn delete_stale_throttles(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         on_pool!(self, pool => sqlx::query(sql::DELETE_STALE_THROTTLES)
+            .bind(timestamp(before))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(classify)
+    }
+}
+
+impl AccountStore for Store {
+    async fn list_accounts(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+    ) -> Result<Vec<AccountSummary>, StoreError> {
+        let after = after.map_or(i64::MIN, UserId::get);
+        on_pool!(self, pool => sqlx::query_as::<_, rows::AccountSummaryRow>(sql::SELECT_ACCOUNTS)
+            .bind(timestamp(now))
+            .bind(timestamp(idle_cutoff))
+            .bind(EventKind::Login.as_str())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)
+        .map_err(classify)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn account_summary(
+        &self,
+        id: UserId,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+    ) -> Result<Option<AccountSummary>, StoreError> {
+        on_pool!(self, pool => sqlx::query_as::<_, rows::AccountSummaryRow>(sql::SELECT_ACCOUNT)
+            .bind(timestamp(now))
+            .bind(timestamp(idle_cutoff))
+            .bind(EventKind::Login.as_str())
+            .bind(id.get())
+            .fetch_optional(pool)
+            .await)
+        .map_err(classify)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn disable_user(&self, id: UserId, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let updated = on_pool!(self, pool => sqlx::query(sql::DISABLE_USER)
+            .bind(timestamp(at))
+            .bind(id.get())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        Ok(updated.map_err(classify)? > 0)
+    }
+
+    async fn enable_user(&self, id: UserId) -> Result<bool, StoreError> {
+        let updated = on_pool!(self, pool => sqlx::query(sql::ENABLE_USER)
+            .bind(id.get())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        Ok(updated.map_err(classify)? > 0)
+    }
+
+    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
+        let deleted: u64 = on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            sqlx::query(sql::DELETE_USER_EVENTS)
+                .bind(id.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            let deleted = sqlx::query(sql::DELETE_USER)
+                .bind(id.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+            tx.commit().await.map_err(classify)?;
+            deleted
+        });
+        Ok(deleted > 0)
+    }
+}
+
+impl EventStore for Store {
+    async fn record_event(&self, event: &AccountEvent) -> Result<(), StoreError> {
+        let client = event.client.map(|ip| ip.to_string());
+        on_pool!(self, pool => sqlx::query(sql::INSERT_EVENT)
+            .bind(event.user_id.get())
+            .bind(event.kind.as_str())
+            .bind(timestamp(event.at))
+            .bind(event.actor.operator())
+            .bind(client.as_deref())
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(classify)
+    }
+
+    async fn list_events(&self, user: UserId, limit: u32) -> Result<Vec<AccountEvent>, StoreError> {
+        on_pool!(self, pool => sqlx::query_as::<_, rows::EventRow>(sql::SELECT_EVENTS)
+            .bind(user.get())
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)
+        .map_err(classify)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn delete_events_before(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::DELETE_OLD_EVENTS)
             .bind(timestamp(before))
             .execute(pool)
             .await

@@ -25,8 +25,9 @@ use std::future::Future;
 
 use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
-    AuthStore, DisplayName, Email, NewSession, NewUser, PasswordHash, SessionStore, StoreError,
-    ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
+    AccountEvent, Actor, AuthStore, DisplayName, Email, EventKind, NewSession, NewUser,
+    PasswordHash, SessionStore, StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest,
+    User, UserId, UserStore,
 };
 
 /// What a store must be for the suite to exercise it: an
@@ -71,6 +72,10 @@ where
         concurrent_failures_all_count,
         released_attempts_are_given_back,
         stale_throttle_records_are_deleted,
+        a_disabled_accounts_sessions_are_not_found,
+        accounts_are_listed_in_pages_with_their_activity,
+        deleting_an_account_takes_its_sessions_and_history,
+        events_come_back_newest_first_and_are_purged,
     );
     eprintln!("conformance [{label}]: all checks passed");
 }
@@ -620,6 +625,242 @@ async fn stale_throttle_records_are_deleted(store: impl ConformantStore) {
         store.throttle_state(&key(3)).await.unwrap().is_some(),
         "a record still locked is kept"
     );
+}
+
+fn event(user: UserId, kind: EventKind, at: OffsetDateTime) -> AccountEvent {
+    AccountEvent {
+        user_id: user,
+        kind,
+        at,
+        actor: Actor::Owner,
+        client: None,
+    }
+}
+
+async fn a_disabled_accounts_sessions_are_not_found(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let bob = create(&store, "bob@example.com", "Bob").await;
+    session(&store, 1, ada.id, t0(), t0() + Duration::hours(1)).await;
+    session(&store, 2, bob.id, t0(), t0() + Duration::hours(1)).await;
+    let email = Email::parse("ada@example.com").unwrap();
+    assert_eq!(
+        store
+            .find_credentials(&email)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at,
+        None,
+        "a new account is enabled"
+    );
+    assert!(
+        store.disable_user(ada.id, t0()).await.unwrap(),
+        "disable_user disables an enabled account"
+    );
+    assert!(
+        !store
+            .disable_user(ada.id, t0() + Duration::hours(1))
+            .await
+            .unwrap(),
+        "disable_user on a disabled account changes nothing"
+    );
+    assert_eq!(
+        store
+            .find_credentials(&email)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at,
+        Some(t0()),
+        "find_credentials gives the time of the first disabling"
+    );
+    assert!(
+        store.find_session(&digest(1)).await.unwrap().is_none(),
+        "find_session never returns a session of a disabled account"
+    );
+    assert!(
+        store.find_session(&digest(2)).await.unwrap().is_some(),
+        "other accounts' sessions are unaffected"
+    );
+    assert!(
+        store.enable_user(ada.id).await.unwrap(),
+        "enable_user enables a disabled account"
+    );
+    assert!(
+        !store.enable_user(ada.id).await.unwrap(),
+        "enable_user on an enabled account changes nothing"
+    );
+    assert!(
+        store.find_session(&digest(1)).await.unwrap().is_some(),
+        "an enabled account's sessions are found again"
+    );
+    let unused = UserId::new(bob.id.get() + 1000);
+    assert!(
+        !store.disable_user(unused, t0()).await.unwrap()
+            && !store.enable_user(unused).await.unwrap(),
+        "an unknown account is neither disabled nor enabled"
+    );
+}
+
+async fn accounts_are_listed_in_pages_with_their_activity(store: impl ConformantStore) {
+    let mut users = Vec::new();
+    for n in 0..5 {
+        users.push(create(&store, &format!("user{n}@example.com"), "User").await);
+    }
+    let ada = users[0].id;
+    let now = t0() + Duration::hours(1);
+    let idle_cutoff = now - Duration::minutes(30);
+    // Live; past its absolute end; idle; live.
+    session(&store, 1, ada, t0(), now + Duration::hours(1)).await;
+    session(&store, 2, ada, t0(), now).await;
+    session(&store, 3, ada, t0(), now + Duration::hours(1)).await;
+    store.touch_session(&digest(1), now).await.unwrap();
+    store.touch_session(&digest(2), now).await.unwrap();
+    store.touch_session(&digest(3), idle_cutoff).await.unwrap();
+    session(&store, 4, ada, now, now + Duration::hours(1)).await;
+    for (kind, minutes) in [
+        (EventKind::Login, 10),
+        (EventKind::Login, 20),
+        (EventKind::PasswordChanged, 30),
+    ] {
+        store
+            .record_event(&event(ada, kind, t0() + Duration::minutes(minutes)))
+            .await
+            .unwrap();
+    }
+    store.disable_user(users[1].id, t0()).await.unwrap();
+
+    let first = store
+        .list_accounts(None, 2, now, idle_cutoff)
+        .await
+        .unwrap();
+    let ids: Vec<_> = first.iter().map(|a| a.user.id).collect();
+    assert_eq!(
+        ids,
+        [users[0].id, users[1].id],
+        "list_accounts pages in id order"
+    );
+    assert_eq!(first[0].user, users[0], "the summary carries the account");
+    assert_eq!(
+        first[0].live_sessions, 2,
+        "a live session is before expires_at and used after the idle cutoff"
+    );
+    assert_eq!(
+        first[0].last_login_at,
+        Some(t0() + Duration::minutes(20)),
+        "last_login_at is the latest login event, not any event"
+    );
+    assert_eq!(first[0].disabled_at, None);
+    assert_eq!(first[0].email_confirmed_at, None);
+    assert_eq!(
+        first[1].disabled_at,
+        Some(t0()),
+        "the disabling time is shown"
+    );
+    assert_eq!(first[1].last_login_at, None);
+    assert_eq!(first[1].live_sessions, 0);
+    let rest = store
+        .list_accounts(Some(users[1].id), 10, now, idle_cutoff)
+        .await
+        .unwrap();
+    let ids: Vec<_> = rest.iter().map(|a| a.user.id).collect();
+    let expected: Vec<_> = users[2..].iter().map(|u| u.id).collect();
+    assert_eq!(ids, expected, "the next page starts after the id given");
+    assert_eq!(
+        store.account_summary(ada, now, idle_cutoff).await.unwrap(),
+        Some(first[0].clone()),
+        "account_summary gives what list_accounts gives"
+    );
+    assert!(store
+        .account_summary(UserId::new(users[4].id.get() + 1000), now, idle_cutoff)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn deleting_an_account_takes_its_sessions_and_history(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let bob = create(&store, "bob@example.com", "Bob").await;
+    session(&store, 1, ada.id, t0(), t0() + Duration::hours(1)).await;
+    session(&store, 2, bob.id, t0(), t0() + Duration::hours(1)).await;
+    store
+        .record_event(&event(ada.id, EventKind::Login, t0()))
+        .await
+        .unwrap();
+    store
+        .record_event(&event(bob.id, EventKind::Login, t0()))
+        .await
+        .unwrap();
+    assert!(
+        store.delete_user(ada.id).await.unwrap(),
+        "delete_user deletes"
+    );
+    assert!(
+        !store.delete_user(ada.id).await.unwrap(),
+        "a deleted account is not deleted twice"
+    );
+    assert!(store.find_user(ada.id).await.unwrap().is_none());
+    assert!(
+        store.find_session(&digest(1)).await.unwrap().is_none(),
+        "the account's sessions go with it"
+    );
+    assert!(
+        store.list_events(ada.id, 10).await.unwrap().is_empty(),
+        "the account's history goes with it"
+    );
+    assert!(store.find_session(&digest(2)).await.unwrap().is_some());
+    assert_eq!(store.list_events(bob.id, 10).await.unwrap().len(), 1);
+    let again = create(&store, "ada@example.com", "Ada").await;
+    assert_ne!(again.id, ada.id, "the email registers again, with a new id");
+}
+
+async fn events_come_back_newest_first_and_are_purged(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let by_operator = AccountEvent {
+        actor: Actor::Operator("root".into()),
+        client: Some("2001:db8::7".parse().unwrap()),
+        ..event(ada.id, EventKind::Disabled, t0() + Duration::minutes(1))
+    };
+    let from_site = AccountEvent {
+        client: Some("192.0.2.7".parse().unwrap()),
+        ..event(ada.id, EventKind::Login, t0())
+    };
+    store.record_event(&from_site).await.unwrap();
+    store.record_event(&by_operator).await.unwrap();
+    // Two of one second: the later recorded comes first.
+    let tie_a = event(ada.id, EventKind::Enabled, t0() + Duration::minutes(2));
+    let tie_b = event(ada.id, EventKind::PasswordSet, t0() + Duration::minutes(2));
+    store.record_event(&tie_a).await.unwrap();
+    store.record_event(&tie_b).await.unwrap();
+    assert_eq!(
+        store.list_events(ada.id, 10).await.unwrap(),
+        [
+            tie_b.clone(),
+            tie_a.clone(),
+            by_operator.clone(),
+            from_site.clone()
+        ],
+        "events come back newest first, exactly as recorded"
+    );
+    assert_eq!(
+        store.list_events(ada.id, 2).await.unwrap(),
+        [tie_b, tie_a],
+        "list_events keeps to its limit"
+    );
+    let gone = UserId::new(ada.id.get() + 1000);
+    store
+        .record_event(&event(gone, EventKind::Deleted, t0()))
+        .await
+        .expect("an event may name an account that no longer exists");
+    assert_eq!(
+        store
+            .delete_events_before(t0() + Duration::minutes(1))
+            .await
+            .unwrap(),
+        2,
+        "delete_events_before deletes events strictly before the cutoff"
+    );
+    assert_eq!(store.list_events(ada.id, 10).await.unwrap().len(), 3);
 }
 
 /// A fresh PostgreSQL schema per test, so tests sharing one database never

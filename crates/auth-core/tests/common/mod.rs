@@ -1,9 +1,15 @@
 //! Shared by the service tests.
+// Each test file uses a part of it.
+#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use auth_core::{BcryptHasher, HashError, Password, PasswordHash, PasswordHasher};
+use auth_core::memory::MemoryStore;
+use auth_core::{
+    AuthService, BcryptHasher, HashError, ManualClock, Password, PasswordHash, PasswordHasher,
+    Registration, SessionStore,
+};
 
 /// bcrypt at cost 4 that counts its calls, to show which paths hash.
 #[derive(Clone, Default)]
@@ -23,4 +29,49 @@ impl PasswordHasher for Counting {
             .expect("a valid cost")
             .verify(password, hash)
     }
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        BcryptHasher::new(4)
+            .expect("a valid cost")
+            .needs_rehash(hash)
+    }
+    fn can_verify(&self, hash: &PasswordHash) -> bool {
+        BcryptHasher::new(4).expect("a valid cost").can_verify(hash)
+    }
 }
+
+pub struct Fixture {
+    pub auth: AuthService<MemoryStore>,
+    pub clock: ManualClock,
+    pub counter: Counting,
+}
+
+pub fn fixture() -> Fixture {
+    let clock = ManualClock::starting_now();
+    let counter = Counting::default();
+    let auth = AuthService::builder(MemoryStore::new())
+        .hasher(counter.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    Fixture {
+        auth,
+        clock,
+        counter,
+    }
+}
+
+/// Whether the store no longer holds the session of `token`.
+pub async fn session_gone(f: &Fixture, token: &auth_core::SessionToken) -> bool {
+    f.auth
+        .store()
+        .find_session(&token.digest())
+        .await
+        .unwrap()
+        .is_none()
+}
+
+pub const ADA: Registration<'static> = Registration {
+    email: "Ada@Example.com",
+    name: "Ada Lovelace",
+    password: "analytical engine",
+};

@@ -1,0 +1,122 @@
+//! An account's history: the security events recorded against it.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use time::OffsetDateTime;
+
+use crate::UserId;
+
+/// What happened to an account. Stored by [`EventKind::as_str`], which never
+/// changes for a kind once released; new kinds may be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// The account was registered through the site.
+    Registered,
+    /// An operator created the account.
+    Created,
+    /// The account was imported from another system, with its password hash.
+    Imported,
+    /// A successful login.
+    Login,
+    /// The owner changed the password.
+    PasswordChanged,
+    /// An operator set a new password.
+    PasswordSet,
+    /// Sessions were ended: by the owner ("log out everywhere else") or by
+    /// an operator.
+    SessionsEnded,
+    /// An operator disabled the account: it cannot log in, and its sessions
+    /// ended.
+    Disabled,
+    /// An operator enabled the account again.
+    Enabled,
+    /// An operator deleted the account. The only event kept after it: the
+    /// account's own history is deleted with it.
+    Deleted,
+}
+
+impl EventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [EventKind; 10] = [
+        Self::Registered,
+        Self::Created,
+        Self::Imported,
+        Self::Login,
+        Self::PasswordChanged,
+        Self::PasswordSet,
+        Self::SessionsEnded,
+        Self::Disabled,
+        Self::Enabled,
+        Self::Deleted,
+    ];
+
+    /// The stable name a store keeps (`"login"`, `"password_changed"`...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::Created => "created",
+            Self::Imported => "imported",
+            Self::Login => "login",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordSet => "password_set",
+            Self::SessionsEnded => "sessions_ended",
+            Self::Disabled => "disabled",
+            Self::Enabled => "enabled",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    /// The kind [`EventKind::as_str`] names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who caused an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The account's owner, through the site (or the system acting for them).
+    Owner,
+    /// An operator, by the name their tool recorded (a login name, not an
+    /// email).
+    Operator(String),
+}
+
+impl Actor {
+    /// The operator's name, or `None` for the owner: what a store keeps.
+    pub fn operator(&self) -> Option<&str> {
+        match self {
+            Self::Owner => None,
+            Self::Operator(name) => Some(name),
+        }
+    }
+
+    /// The actor a store's operator column describes.
+    pub fn from_operator(name: Option<String>) -> Self {
+        name.map_or(Self::Owner, Self::Operator)
+    }
+}
+
+/// One event of an account's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountEvent {
+    /// The account it happened to. For [`EventKind::Deleted`], an account
+    /// that no longer exists.
+    pub user_id: UserId,
+    /// What happened.
+    pub kind: EventKind,
+    /// When (whole seconds).
+    pub at: OffsetDateTime,
+    /// Who did it.
+    pub actor: Actor,
+    /// The client's address, when it happened through the site.
+    pub client: Option<IpAddr>,
+}
