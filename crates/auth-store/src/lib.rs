@@ -64,6 +64,8 @@
 //!
 //! - `sqlite` (default): [`SqliteStore`].
 //! - `postgres` (default): [`PgStore`].
+//! - `sqlite` also brings `flask`, which reads the accounts of the Flask
+//!   tutorial app's SQLite file for an import.
 //! - `testkit`: [`testkit::run`], the conformance suite, and
 //!   `testkit::postgres::TestSchema` (with `postgres`), a fresh schema per
 //!   test.
@@ -103,6 +105,8 @@
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod error;
+#[cfg(feature = "sqlite")]
+pub mod flask;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

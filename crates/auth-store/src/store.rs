@@ -111,6 +111,12 @@ impl Store {
         done.map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
+    /// Whether the database answers now: one trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, s => sqlx::query("SELECT 1").execute(s.pool()).await.map(|_| ()))
+            .map_err(crate::error::classify)
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         dispatch!(self, s => s.close().await)

@@ -12,7 +12,9 @@
 //! - [`http`]: what every response shares (a page's layout data, flash
 //!   messages, the one mapping of errors to statuses and form messages,
 //!   error pages, headers);
-//! - [`routes`]: one file per area of the site, built from guards and http.
+//! - [`routes`]: one file per area of the site, built from guards and http;
+//! - [`cli`]: the operator's subcommands, on the same configuration and
+//!   service as the server.
 //!
 //! A request flows through: the security-header fairings; the route's
 //! guards ([`guards::Visitor`] or [`guards::CurrentUser`] turning the
@@ -21,6 +23,7 @@
 //! route, which calls the [`Auth`] service; and the catchers, which render
 //! every error status in the site's layout.
 
+pub mod cli;
 pub mod guards;
 pub mod http;
 pub mod routes;

@@ -73,6 +73,7 @@ pub struct ServiceConfig {
     passwords: PasswordPolicy,
     sessions: SessionPolicy,
     throttle: ThrottlePolicy,
+    history_retention: Duration,
     hash_concurrency: Option<usize>,
 }
 
@@ -83,7 +84,8 @@ impl ServiceConfig {
             .hasher(self.hasher)
             .password_policy(self.passwords.clone())
             .session_policy(self.sessions)
-            .throttle_policy(self.throttle);
+            .throttle_policy(self.throttle)
+            .history_retention(self.history_retention);
         match self.hash_concurrency {
             Some(limit) => builder.max_concurrent_hashes(limit),
             None => builder,
@@ -145,6 +147,9 @@ pub struct AppConfig {
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` is
     /// believed; see [`TrustedProxies`](crate::guards::TrustedProxies).
     pub trusted_proxies: Vec<String>,
+    /// Seconds an account's history (logins, changes, operator actions) is
+    /// kept before the purge deletes it; a year by default.
+    pub history_retention: u64,
 }
 
 /// `login_throttle`: the [`ThrottlePolicy`], with times in seconds.
@@ -272,6 +277,7 @@ impl Default for AppConfig {
             login_throttle: ThrottleConfig::default(),
             registration_throttle: RegistrationThrottleConfig::default(),
             trusted_proxies: Vec::new(),
+            history_retention: seconds_of(auth_core::DEFAULT_HISTORY_RETENTION),
         }
     }
 }
@@ -285,6 +291,16 @@ impl AppConfig {
             passwords: self.password_policy()?,
             sessions: self.session_policy()?,
             throttle: self.login_throttle.policy(&self.registration_throttle)?,
+            history_retention: match self.history_retention {
+                0 => {
+                    return Err(InvalidSetting::new(
+                        "history_retention",
+                        0,
+                        "must be at least 1 second",
+                    ))
+                }
+                s => seconds(s),
+            },
             hash_concurrency: self.hash_concurrency,
         })
     }

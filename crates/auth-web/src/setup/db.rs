@@ -35,6 +35,24 @@ pub enum PoolError {
     Connect(ConnectError),
 }
 
+/// Connects to the database `figment` (the `databases.auth` part of the
+/// configuration) describes, with its pool settings: for the server's pool
+/// and for the command line alike.
+pub async fn connect(figment: &Figment) -> Result<Store, PoolError> {
+    let config: rocket_db_pools::Config = figment
+        .extract()
+        .map_err(|e| PoolError::Config(Box::new(e)))?;
+    let options = PoolOptions {
+        max_connections: u32::try_from(config.max_connections).unwrap_or(u32::MAX),
+        min_connections: config.min_connections.unwrap_or(0),
+        acquire_timeout: Duration::from_secs(config.connect_timeout),
+        idle_timeout: config.idle_timeout.map(Duration::from_secs),
+    };
+    Store::connect(&config.url, &options)
+        .await
+        .map_err(PoolError::Connect)
+}
+
 /// A [`Store`] as a rocket_db_pools pool.
 pub struct StorePool(Store);
 
@@ -47,19 +65,7 @@ impl rocket_db_pools::Pool for StorePool {
     type Error = PoolError;
 
     async fn init(figment: &Figment) -> Result<Self, Self::Error> {
-        let config: rocket_db_pools::Config = figment
-            .extract()
-            .map_err(|e| PoolError::Config(Box::new(e)))?;
-        let options = PoolOptions {
-            max_connections: u32::try_from(config.max_connections).unwrap_or(u32::MAX),
-            min_connections: config.min_connections.unwrap_or(0),
-            acquire_timeout: Duration::from_secs(config.connect_timeout),
-            idle_timeout: config.idle_timeout.map(Duration::from_secs),
-        };
-        Store::connect(&config.url, &options)
-            .await
-            .map(StorePool)
-            .map_err(PoolError::Connect)
+        connect(figment).await.map(StorePool)
     }
 
     async fn get(&self) -> Result<Store, PoolError> {
