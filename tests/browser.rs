@@ -174,6 +174,65 @@ async fn long_passwords_register_and_log_in_in_chromium() {
     server.stop().await;
 }
 
+/// An operator disabling the account ends the session of the browser
+/// logged into it: the next page asks it to log in, and the right password
+/// is refused like a wrong one until the account is enabled.
+#[ignore = "needs Chromium and chromedriver"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_disabling_the_account_logs_chromium_out() {
+    use auth_web::cli::{run_with, Command, UsersCommand};
+    let tools = chrome::tools();
+    let dir = tempfile::tempdir().unwrap();
+    let config = figment(dir.path(), &sqlite_url(dir.path()));
+    let server = Server::start(config.clone()).await;
+    let driver = ChromeDriver::start(&tools).await;
+    let base = server.base.clone();
+    let shared = config.clone();
+    let operator = move |command: UsersCommand| {
+        let config = shared.clone();
+        async move {
+            let mut said = Vec::new();
+            run_with(
+                config,
+                Command::Users(command),
+                Some("tester".into()),
+                &mut said,
+            )
+            .await
+            .expect("the command succeeds");
+            String::from_utf8(said).unwrap()
+        }
+    };
+    let email = || "ada@example.com".to_owned();
+    driver
+        .run(move |b| async move {
+            b.goto(&format!("{base}/register")).await;
+            b.fill("#email", "ada@example.com").await;
+            b.fill("#name", "Ada").await;
+            b.fill("#password", "analytical engine").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+
+            let said = operator(UsersCommand::Disable { email: email() }).await;
+            assert!(said.contains("1 live sessions ended"), "{said}");
+            b.goto(&format!("{base}/secrets")).await;
+            b.wait_for_text("main h1", "Log in").await;
+            assert_eq!(b.path().await, "/login");
+
+            b.fill("#email", "ada@example.com").await;
+            b.fill("#password", "analytical engine").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text(".flash", "Invalid email or password").await;
+
+            operator(UsersCommand::Enable { email: email() }).await;
+            b.fill("#password", "analytical engine").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+        })
+        .await;
+    server.stop().await;
+}
+
 /// The pages whose screenshots are kept in `docs/screenshots/`.
 const DOCUMENTED: &[&str] = &["home", "register-error", "login-flash", "secrets"];
 

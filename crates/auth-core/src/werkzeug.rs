@@ -164,7 +164,7 @@ mod tests {
         for hash in [
             format!("md5$${}", "0".repeat(32)),
             format!("sha256$salt${hex64}"),
-            format!("plain$$password"),
+            "plain$$password".to_owned(),
             format!("pbkdf2:sha1:1000$salt${}", "0".repeat(40)),
             format!("pbkdf2:sha256:0$salt${hex64}"),
             format!("pbkdf2:sha256:99999999$salt${hex64}"),

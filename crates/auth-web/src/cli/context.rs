@@ -8,7 +8,7 @@ use auth_core::{Actor, AuthService, SystemClock};
 use rocket::figment::Figment;
 
 use crate::cli::CliError;
-use crate::setup::config::{self, AppConfig};
+use crate::setup::config::AppConfig;
 use crate::setup::{db, Auth};
 
 /// The service and the actor of one command.
@@ -22,11 +22,10 @@ pub struct Context {
 impl Context {
     /// Reads the configuration as the server does, connects to its database
     /// and brings the schema up to date (as the server does at start).
-    pub async fn open(operator: Option<String>) -> Result<Self, CliError> {
-        let figment = config::figment();
+    pub async fn open(figment: &Figment, operator: Option<String>) -> Result<Self, CliError> {
         let app: AppConfig = figment.extract()?;
-        let service = app.service().map_err(|e| e.located(&figment))?;
-        let store = db::connect(&database(&figment)).await?;
+        let service = app.service().map_err(|e| e.located(figment))?;
+        let store = db::connect(&database(figment)).await?;
         store
             .migrate()
             .await
@@ -62,11 +61,10 @@ fn login_name() -> String {
 
 /// `auth-web check`: everything the server checks before it starts, then a
 /// query to the database. Writes nothing to the database.
-pub async fn check(out: &mut impl Write) -> Result<(), CliError> {
-    let figment = config::figment();
+pub async fn check(figment: &Figment, out: &mut impl Write) -> Result<(), CliError> {
     crate::setup::build(figment.clone(), Arc::new(SystemClock))?;
     writeln!(out, "Configuration: ok")?;
-    let store = db::connect(&database(&figment)).await?;
+    let store = db::connect(&database(figment)).await?;
     store
         .ping()
         .await

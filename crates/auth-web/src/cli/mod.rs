@@ -19,28 +19,37 @@ pub use error::CliError;
 use std::io::Write as _;
 
 use context::Context;
+use rocket::figment::Figment;
 
-/// Runs one administrative subcommand to completion, writing its output to
-/// standard output.
+use crate::setup::config;
+
+/// Runs one administrative subcommand to completion on the configuration
+/// [`config::figment`] reads, writing its output to standard output.
 pub async fn run(command: Command, operator: Option<String>) -> Result<(), CliError> {
     let mut out = std::io::BufWriter::new(std::io::stdout());
-    let done = execute(command, operator, &mut out).await;
+    let done = run_with(config::figment(), command, operator, &mut out).await;
     // What was printed before a failure still comes out, before its reason.
     let flushed = out.flush();
     done?;
     Ok(flushed?)
 }
 
-async fn execute(
+/// Runs one administrative subcommand on the configuration `figment`
+/// holds, writing its output to `out`: [`run`] without the process around
+/// it, for tests and for tools embedding the application.
+pub async fn run_with(
+    figment: Figment,
     command: Command,
     operator: Option<String>,
     out: &mut impl std::io::Write,
 ) -> Result<(), CliError> {
     match command {
-        Command::Serve => unreachable!("the server is started by main"),
-        Command::Check => context::check(out).await,
+        Command::Serve => Err(CliError::Refused(
+            "serve runs the server: start it with auth_web::rocket()".into(),
+        )),
+        Command::Check => context::check(&figment, out).await,
         Command::Migrate => {
-            let context = Context::open(operator).await?;
+            let context = Context::open(&figment, operator).await?;
             writeln!(
                 out,
                 "The {} database's schema is up to date.",
@@ -49,7 +58,7 @@ async fn execute(
             Ok(())
         }
         Command::Purge => {
-            let context = Context::open(operator).await?;
+            let context = Context::open(&figment, operator).await?;
             let purged = context.auth.purge_expired().await?;
             writeln!(
                 out,
@@ -60,11 +69,11 @@ async fn execute(
             Ok(())
         }
         Command::ImportFlask { path, dry_run } => {
-            let context = Context::open(operator).await?;
+            let context = Context::open(&figment, operator).await?;
             import::flask(&context, &path, dry_run, out).await
         }
         Command::Users(command) => {
-            let context = Context::open(operator).await?;
+            let context = Context::open(&figment, operator).await?;
             users::run(&context, command, out).await
         }
     }
