@@ -160,6 +160,16 @@ async fn submit(
     (response.status(), response.text().await.unwrap())
 }
 
+/// Registers ada@example.com through the form; the status and body.
+async fn register_ada(client: &Client, base: &str) -> (StatusCode, String) {
+    let fields = [
+        ("email", "ada@example.com"),
+        ("name", "Ada"),
+        ("password", "analytical engine"),
+    ];
+    submit(client, base, "/register", &fields).await
+}
+
 async fn login(client: &Client, base: &str, email: &str, password: &str) -> (StatusCode, String) {
     submit(
         client,
@@ -298,17 +308,7 @@ async fn an_account_created_is_listed_at_once_by_a_new_process(site: Site) {
 async fn disabling_ends_a_live_session_and_refuses_the_right_password(site: Site) {
     let (_server, base) = site.serve();
     let ada = browser();
-    let (status, _) = submit(
-        &ada,
-        &base,
-        "/register",
-        &[
-            ("email", "ada@example.com"),
-            ("name", "Ada"),
-            ("password", "analytical engine"),
-        ],
-    )
-    .await;
+    let (status, _) = register_ada(&ada, &base).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(secrets_status(&ada, &base).await, StatusCode::OK);
     let before = site.json(&["users", "show", "ada@example.com", "--json"]);
@@ -356,17 +356,7 @@ async fn disabling_ends_a_live_session_and_refuses_the_right_password(site: Site
 async fn passwords_sessions_and_deletion(site: Site) {
     let (_server, base) = site.serve();
     let (ada, other) = (browser(), browser());
-    submit(
-        &ada,
-        &base,
-        "/register",
-        &[
-            ("email", "ada@example.com"),
-            ("name", "Ada"),
-            ("password", "analytical engine"),
-        ],
-    )
-    .await;
+    register_ada(&ada, &base).await;
     login(&other, &base, "ada@example.com", "analytical engine").await;
     assert_eq!(secrets_status(&other, &base).await, StatusCode::OK);
 
@@ -416,17 +406,7 @@ async fn passwords_sessions_and_deletion(site: Site) {
     let gone = site.fails(&["users", "delete", "ada@example.com", "--yes"], "", 1);
     assert!(gone.contains("no account"), "{gone}");
 
-    let (status, _) = submit(
-        &browser(),
-        &base,
-        "/register",
-        &[
-            ("email", "ada@example.com"),
-            ("name", "Ada"),
-            ("password", "analytical engine"),
-        ],
-    )
-    .await;
+    let (status, _) = register_ada(&browser(), &base).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "the email registers again");
     site.finish().await;
 }
