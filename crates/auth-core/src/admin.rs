@@ -69,6 +69,13 @@ impl<S: AuthStore> AuthService<S> {
     /// open it. `false` if there is no such account or it was not
     /// disabled.
     pub async fn enable(&self, id: UserId, actor: Actor) -> Result<bool, AuthError> {
+        let disabled = self
+            .account(id)
+            .await?
+            .is_some_and(|account| account.disabled_at.is_some());
+        if !disabled {
+            return Ok(false);
+        }
         let store = self.store();
         store.delete_user_sessions(id, None).await?;
         if !store.enable_user(id).await? {

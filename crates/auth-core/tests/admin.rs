@@ -57,8 +57,12 @@ async fn a_disabled_account_fails_like_a_wrong_password_and_loses_its_sessions()
     assert_eq!(summary.live_sessions, 0);
 
     assert!(f.auth.enable(id, root()).await.unwrap());
+    let after = f.auth.login("ada@example.com", ADA.password).await.unwrap();
     assert!(!f.auth.enable(id, root()).await.unwrap(), "already enabled");
-    f.auth.login("ada@example.com", ADA.password).await.unwrap();
+    assert!(
+        !session_gone(&f, &after.token).await,
+        "enabling an enabled account changes nothing, its sessions included"
+    );
 
     let kinds: Vec<_> = f
         .auth
