@@ -174,6 +174,50 @@ async fn long_passwords_register_and_log_in_in_chromium() {
     server.stop().await;
 }
 
+/// A visitor sent to log in by the download ends up on the members' page
+/// with the file saved, not left on the login form.
+#[ignore = "needs Chromium and chromedriver"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_from_the_download_lands_on_the_members_page_with_the_file() {
+    let tools = chrome::tools();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let driver = ChromeDriver::start(&tools).await;
+    let downloads = driver.downloads();
+    let base = server.base.clone();
+    driver
+        .run(move |b| async move {
+            b.goto(&format!("{base}/register")).await;
+            b.fill("#email", "ada@example.com").await;
+            b.fill("#name", "Ada").await;
+            b.fill("#password", "analytical engine").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+            b.click(LOGOUT_BUTTON).await;
+            b.wait_for_text(".flash", "You have been logged out.").await;
+
+            b.goto(&format!("{base}/download")).await;
+            b.wait_for_text(".flash", "Please log in").await;
+            b.fill("#email", "ada@example.com").await;
+            b.fill("#password", "analytical engine").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+            b.wait_for_text("main", "Your download of the cheat sheet has started.")
+                .await;
+            let saved = downloads.join("cheat_sheet.pdf");
+            let pdf = b
+                .eventually("cheat_sheet.pdf in the download directory", || async {
+                    Ok(std::fs::read(&saved).ok())
+                })
+                .await;
+            assert!(pdf.starts_with(b"%PDF-"));
+            assert_eq!(b.path().await, "/secrets", "the browser stays on the page");
+            b.wait_for_text("header nav", "Ada").await;
+        })
+        .await;
+    server.stop().await;
+}
+
 /// An operator disabling the account ends the session of the browser
 /// logged into it: the next page asks it to log in, and the right password
 /// is refused like a wrong one until the account is enabled.

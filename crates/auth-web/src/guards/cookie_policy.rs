@@ -1,6 +1,7 @@
 //! How this site writes every cookie it sets, and every removal of one.
 
 use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::time::{Duration, OffsetDateTime};
 use rocket::Request;
 
 /// The attributes every cookie of this site carries: `Path=/`, `HttpOnly`
@@ -62,6 +63,23 @@ impl CookiePolicy {
             .same_site(SameSite::Lax)
             .secure(self.secure)
             .build()
+    }
+
+    /// A cookie like [`CookiePolicy::cookie`] that the browser keeps for
+    /// `max_age` from `now`: `Max-Age` and `Expires` say the same thing
+    /// (without an `Expires`, Rocket's private cookies get one a week away,
+    /// which older browsers would follow).
+    pub fn cookie_for(
+        self,
+        name: CookieName,
+        value: String,
+        now: OffsetDateTime,
+        max_age: Duration,
+    ) -> Cookie<'static> {
+        let mut cookie = self.cookie(name, value);
+        cookie.set_max_age(max_age);
+        cookie.set_expires(now + max_age);
+        cookie
     }
 
     /// Tells the browser to forget the private cookie `name`.

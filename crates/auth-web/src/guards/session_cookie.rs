@@ -52,11 +52,12 @@ impl SessionCookie {
     /// Hands a new session to the browser.
     pub fn set(self, jar: &CookieJar<'_>, issued: &IssuedSession) {
         let max_age = auth_core::time::Duration::try_from(issued.max_age()).unwrap_or_default();
-        let mut cookie = self
-            .policy
-            .cookie(Self::NAME, issued.token.expose_secret().to_owned());
-        cookie.set_max_age(max_age);
-        jar.add_private(cookie);
+        jar.add_private(self.policy.cookie_for(
+            Self::NAME,
+            issued.token.expose_secret().to_owned(),
+            issued.created_at,
+            max_age,
+        ));
     }
 
     /// Tells the browser to forget its session cookie.

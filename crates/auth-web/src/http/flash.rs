@@ -8,6 +8,7 @@
 
 use rocket::request::{self, FromRequest, Request};
 use rocket::response::{self, Responder};
+use rocket::time::OffsetDateTime;
 
 use crate::guards::cookie_policy::{CookieName, CookiePolicy};
 
@@ -51,9 +52,12 @@ impl<R> Flash<R> {
 
 impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for Flash<R> {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'o> {
-        let mut cookie =
-            CookiePolicy::of(req).cookie(COOKIE, format!("{}:{}", self.kind, self.message));
-        cookie.set_max_age(LIFETIME);
+        let cookie = CookiePolicy::of(req).cookie_for(
+            COOKIE,
+            format!("{}:{}", self.kind, self.message),
+            OffsetDateTime::now_utc(),
+            LIFETIME,
+        );
         req.cookies().add_private(cookie);
         self.inner.respond_to(req)
     }

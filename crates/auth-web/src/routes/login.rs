@@ -77,10 +77,16 @@ pub async fn submit(
     let refusal = match auth.login_from(&form.email, &form.password, client.0).await {
         Ok(issued) => {
             sign_in.begin(&issued).await?;
-            let target = next.map_or_else(
-                || uri!(protected::secrets).to_string(),
-                |next| next.as_str().to_owned(),
-            );
+            let download = uri!(protected::download).to_string();
+            let target = match next {
+                // A file to save is no page to land on: the members' page
+                // starts the download instead.
+                Some(next) if next.as_str().split('?').next() == Some(download.as_str()) => {
+                    uri!(protected::secrets(download = Some(true))).to_string()
+                }
+                Some(next) => next.as_str().to_owned(),
+                None => uri!(protected::secrets(_)).to_string(),
+            };
             return Ok(Reply::Redirect(Flash::success(
                 Redirect::to(target),
                 "You are logged in.",

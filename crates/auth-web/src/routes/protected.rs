@@ -25,9 +25,19 @@ pub struct ProtectedFiles(pub PathBuf);
 /// The protected file's name, on disk and for the browser.
 pub const CHEAT_SHEET: &str = "cheat_sheet.pdf";
 
-#[get("/secrets")]
-pub fn secrets(user: CurrentUser, page: Page<'_>) -> Template {
-    page.render("secrets", context! { name: user.user().name.as_str() })
+/// The members' page. With `download=true` (where a login that began at
+/// `/download` lands) it also starts the download, by a meta refresh to it:
+/// the browser saves the file and stays on this page, instead of staying on
+/// the login form it came from.
+#[get("/secrets?<download>")]
+pub fn secrets(user: CurrentUser, page: Page<'_>, download: Option<bool>) -> Template {
+    page.render(
+        "secrets",
+        context! {
+            name: user.user().name.as_str(),
+            start_download: download.unwrap_or(false),
+        },
+    )
 }
 
 /// A PDF sent as an attachment, so the browser saves it under its name.

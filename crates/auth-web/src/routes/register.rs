@@ -74,7 +74,7 @@ pub async fn submit(
         Ok(issued) => {
             sign_in.begin(&issued).await?;
             return Ok(Reply::Redirect(Flash::success(
-                Redirect::to(uri!(protected::secrets)),
+                Redirect::to(uri!(protected::secrets(_))),
                 "Welcome! Your account has been created.",
             )));
         }

@@ -94,3 +94,21 @@ async fn over_http_logout_removes_the_session_cookie_with_its_attributes() {
     assert_site_attributes(removal, false);
     assert!(removal.contains("Max-Age=0"), "{removal}");
 }
+
+/// `Expires` and `Max-Age` give the same end, the session's own: the app's
+/// clock is moved five days ahead of the real one, so neither the real time
+/// nor Rocket's default of a week from it would match.
+#[tokio::test]
+async fn the_session_cookie_expires_when_its_max_age_says() {
+    use auth_core::time::Duration;
+    use auth_core::Clock as _;
+    let app = app().await;
+    app.clock.advance(Duration::days(5));
+    let registered_at = app.clock.now().replace_nanosecond(0).unwrap();
+    let cookies = app.register_ada_cookies().await;
+    let session = rocket::http::Cookie::parse(named(&cookies, "session").to_owned()).unwrap();
+    let max_age = session.max_age().expect("a Max-Age");
+    assert_eq!(max_age, Duration::hours(12));
+    let expires = session.expires_datetime().expect("an Expires");
+    assert_eq!(expires, registered_at + max_age, "{session}");
+}

@@ -61,15 +61,15 @@ async fn a_local_next_is_followed_after_login() {
     let response = app
         .post(
             "/login",
-            "/login?next=/download",
+            "/login?next=/account",
             &[
                 ("email", "ada@example.com"),
                 ("password", "analytical engine"),
-                ("next", "/download?from=test"),
+                ("next", "/account?from=test"),
             ],
         )
         .await;
-    assert_eq!(location(&response), Some("/download?from=test"));
+    assert_eq!(location(&response), Some("/account?from=test"));
 }
 
 #[tokio::test]

@@ -101,3 +101,37 @@ async fn a_missing_protected_file_is_a_500_page_that_hides_the_cause() {
     assert!(!html.contains("cheat_sheet.pdf"), "no path in the page");
     assert!(!html.contains(&empty.path().display().to_string()));
 }
+
+#[tokio::test]
+async fn a_login_that_began_at_the_download_lands_on_the_members_page_and_starts_it() {
+    let app = logged_in("Ada").await;
+    let fields = [
+        ("email", "ada@example.com"),
+        ("password", "analytical engine"),
+        ("next", "/download"),
+    ];
+    let response = app.post("/login", "/login?next=%2Fdownload", &fields).await;
+    assert_eq!(response.status(), Status::SeeOther);
+    assert_eq!(location(&response), Some("/secrets?download=true"));
+    let html = app.page("/secrets?download=true").await;
+    assert!(
+        html.contains(r#"<meta http-equiv="refresh" content="0; url=/download">"#),
+        "{html}"
+    );
+    assert!(html.contains("Your download of the cheat sheet has started."));
+    assert!(html.contains("Welcome, Ada"));
+
+    let plain = app.page("/secrets").await;
+    assert!(!plain.contains("http-equiv=\"refresh\""), "only when asked");
+    assert!(
+        plain.contains("<title>Members only · Secrets</title>"),
+        "{plain}"
+    );
+    let other = [("next", "/account"), fields[0], fields[1]];
+    let response = app.post("/login", "/login?next=%2Faccount", &other).await;
+    assert_eq!(
+        location(&response),
+        Some("/account"),
+        "other pages are landed on"
+    );
+}
