@@ -20,6 +20,9 @@ pub enum EventKind {
     Imported,
     /// A successful login.
     Login,
+    /// A login, or a check of the password on the account's own pages,
+    /// with the wrong password (or for a disabled account).
+    LoginFailed,
     /// The owner changed the password.
     PasswordChanged,
     /// An operator set a new password.
@@ -39,11 +42,12 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         Self::Registered,
         Self::Created,
         Self::Imported,
         Self::Login,
+        Self::LoginFailed,
         Self::PasswordChanged,
         Self::PasswordSet,
         Self::SessionsEnded,
@@ -59,6 +63,7 @@ impl EventKind {
             Self::Created => "created",
             Self::Imported => "imported",
             Self::Login => "login",
+            Self::LoginFailed => "login_failed",
             Self::PasswordChanged => "password_changed",
             Self::PasswordSet => "password_set",
             Self::SessionsEnded => "sessions_ended",
@@ -119,4 +124,61 @@ pub struct AccountEvent {
     pub actor: Actor,
     /// The client's address, when it happened through the site.
     pub client: Option<IpAddr>,
+}
+
+/// What an account's owner is shown when they log in: their previous
+/// successful login, and how many failed attempts there have been since.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginActivity {
+    /// The login before the most recent one, if the history has one.
+    pub previous_login: Option<AccountEvent>,
+    /// [`EventKind::LoginFailed`] events since `previous_login` (in the
+    /// whole history given, if there is none).
+    pub failed_since: usize,
+}
+
+impl LoginActivity {
+    /// Reads `history`, newest first, as
+    /// [`AuthService::history`](crate::AuthService::history) gives it.
+    ///
+    /// ```
+    /// use auth_core::time::OffsetDateTime;
+    /// use auth_core::{AccountEvent, Actor, EventKind, LoginActivity, UserId};
+    ///
+    /// let event = |kind| AccountEvent {
+    ///     user_id: UserId::new(1),
+    ///     kind,
+    ///     at: OffsetDateTime::UNIX_EPOCH,
+    ///     actor: Actor::Owner,
+    ///     client: None,
+    /// };
+    /// use EventKind::*;
+    /// let history = [Login, LoginFailed, LoginFailed, Login, LoginFailed].map(event);
+    /// let activity = LoginActivity::from_history(&history);
+    /// assert_eq!(activity.failed_since, 2);
+    /// assert_eq!(activity.previous_login, Some(event(Login)));
+    /// ```
+    pub fn from_history(history: &[AccountEvent]) -> Self {
+        let mut logins = 0;
+        let mut failed_since = 0;
+        for event in history {
+            match event.kind {
+                EventKind::Login => {
+                    logins += 1;
+                    if logins == 2 {
+                        return Self {
+                            previous_login: Some(event.clone()),
+                            failed_since,
+                        };
+                    }
+                }
+                EventKind::LoginFailed => failed_since += 1,
+                _ => {}
+            }
+        }
+        Self {
+            previous_login: None,
+            failed_since,
+        }
+    }
 }

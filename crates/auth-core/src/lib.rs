@@ -209,7 +209,7 @@ mod werkzeug;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};
 pub use error::{AuthError, Field, InputErrors, RandomError};
-pub use event::{AccountEvent, Actor, EventKind};
+pub use event::{AccountEvent, Actor, EventKind, LoginActivity};
 pub use hasher::{BcryptHasher, HashError, InvalidCost, PasswordHash, PasswordHasher};
 pub use import::{Import, ImportOutcome, ImportSkip, ImportedAccount};
 pub use name::{DisplayName, NameError};

@@ -9,8 +9,8 @@ use crate::hash_pool::HashPool;
 use crate::HashError;
 use crate::{
     AccountEvent, AccountStore, Actor, AuthError, BcryptHasher, Clock, DisplayName, Email,
-    EventKind, EventStore, InputErrors, IssuedSession, NewSession, NewUser, Password,
-    PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session, SessionPolicy,
+    EventKind, EventStore, InputErrors, IssuedSession, LoginActivity, NewSession, NewUser,
+    Password, PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session, SessionPolicy,
     SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy,
     ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
 };
@@ -53,6 +53,14 @@ enum OnSuccess {
     Clear,
     /// Give back this attempt's count only.
     Release,
+}
+
+/// What a password check found.
+enum Verified {
+    /// The password is the account's, and the account may log in.
+    User(User),
+    /// It is not: for this account, if one has the email.
+    Refused(Option<UserId>),
 }
 
 /// What a registration form carries.
@@ -440,7 +448,9 @@ impl<S: AuthStore> AuthService<S> {
         }
         let email = Email::parse(email).ok();
         let keys = self.login_keys(email.as_ref(), client);
-        let user = self.checked(&keys, email.as_ref(), password).await?;
+        let user = self
+            .checked(&keys, email.as_ref(), password, client)
+            .await?;
         self.record(user.id, EventKind::Login, Actor::Owner, client)
             .await?;
         self.start_session(user).await
@@ -464,6 +474,12 @@ impl<S: AuthStore> AuthService<S> {
         Ok(self.inner.store.record_event(&event).await?)
     }
 
+    /// `user`'s previous login and the failed attempts since, from the
+    /// last 100 events of the history.
+    pub async fn login_activity(&self, user: UserId) -> Result<LoginActivity, AuthError> {
+        Ok(LoginActivity::from_history(&self.history(user, 100).await?))
+    }
+
     /// The `limit` most recent events of `user`'s history, newest first.
     pub async fn history(&self, user: UserId, limit: u32) -> Result<Vec<AccountEvent>, AuthError> {
         Ok(self.inner.store.list_events(user, limit).await?)
@@ -471,17 +487,19 @@ impl<S: AuthStore> AuthService<S> {
 
     /// Verifies `password` for `email` within the login throttle of `keys`:
     /// reserves an attempt on each key, checks, then settles the keys by the
-    /// outcome.
+    /// outcome. A wrong password for an existing account is recorded in its
+    /// history, from `client`.
     async fn checked(
         &self,
         keys: &[Counter],
         email: Option<&Email>,
         password: &str,
+        client: Option<IpAddr>,
     ) -> Result<User, AuthError> {
         let window = self.inner.throttle.window;
         let reserved = self.reserve_attempts(keys, window).await?;
         match self.verify(email, password).await? {
-            Some(user) => {
+            Verified::User(user) => {
                 let store = &self.inner.store;
                 for counter in keys {
                     match counter.on_success {
@@ -491,8 +509,12 @@ impl<S: AuthStore> AuthService<S> {
                 }
                 Ok(user)
             }
-            None => {
+            Verified::Refused(account) => {
                 self.lock_exhausted(keys, &reserved).await?;
+                if let Some(id) = account {
+                    self.record(id, EventKind::LoginFailed, Actor::Owner, client)
+                        .await?;
+                }
                 Err(AuthError::InvalidCredentials)
             }
         }
@@ -502,18 +524,16 @@ impl<S: AuthStore> AuthService<S> {
     /// disabled. An unknown email is checked against the dummy hash, and a
     /// disabled account's hash is checked too, so each takes as long as a
     /// wrong password and fails the same way.
-    async fn verify(
-        &self,
-        email: Option<&Email>,
-        password: &str,
-    ) -> Result<Option<User>, AuthError> {
+    async fn verify(&self, email: Option<&Email>, password: &str) -> Result<Verified, AuthError> {
         let password = Password::normalize(password);
-        // No stored password is longer than the policy allows.
-        let Some(email) = email.filter(|_| password.len_chars() <= PasswordPolicy::MAX_CHARS)
-        else {
-            return Ok(None);
+        let Some(email) = email else {
+            return Ok(Verified::Refused(None));
         };
         let credentials = self.inner.store.find_credentials(email).await?;
+        // No stored password is longer than the policy allows.
+        if password.len_chars() > PasswordPolicy::MAX_CHARS {
+            return Ok(Verified::Refused(credentials.map(|c| c.user.id)));
+        }
         let stored_hash = match &credentials {
             Some(credentials) => credentials.password_hash.clone(),
             None => dummy_hash(&self.inner.dummy_hash, &self.inner.hashes)
@@ -525,9 +545,12 @@ impl<S: AuthStore> AuthService<S> {
             .hashes
             .verify(password.clone(), stored_hash)
             .await?;
-        let Some(credentials) = credentials.filter(|c| matches && c.disabled_at.is_none()) else {
-            return Ok(None);
+        let Some(credentials) = credentials else {
+            return Ok(Verified::Refused(None));
         };
+        if !matches || credentials.disabled_at.is_some() {
+            return Ok(Verified::Refused(Some(credentials.user.id)));
+        }
         if self.inner.hashes.needs_rehash(&credentials.password_hash) {
             // Upgrading to the configured cost is best effort: if it fails,
             // the next login tries again, and this one still succeeds.
@@ -539,7 +562,7 @@ impl<S: AuthStore> AuthService<S> {
                     .await;
             }
         }
-        Ok(Some(credentials.user))
+        Ok(Verified::User(credentials.user))
     }
 
     fn login_keys(&self, email: Option<&Email>, client: Option<IpAddr>) -> Vec<Counter> {
@@ -699,7 +722,7 @@ impl<S: AuthStore> AuthService<S> {
             .ok_or(AuthError::InvalidCredentials)?
             .user;
         let keys = self.login_keys(Some(&user.email), None);
-        self.checked(&keys, Some(&user.email), password).await
+        self.checked(&keys, Some(&user.email), password, None).await
     }
 
     /// Changes the password of the session's account after checking the

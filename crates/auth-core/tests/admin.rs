@@ -77,6 +77,7 @@ async fn a_disabled_account_fails_like_a_wrong_password_and_loses_its_sessions()
         [
             (EventKind::Login, Actor::Owner),
             (EventKind::Enabled, root()),
+            (EventKind::LoginFailed, Actor::Owner),
             (EventKind::Disabled, root()),
             (EventKind::Registered, Actor::Owner),
         ]
@@ -253,7 +254,12 @@ async fn imported_werkzeug_hashes_log_in_and_are_replaced() {
             .collect();
         assert_eq!(
             kinds,
-            [EventKind::Login, EventKind::Login, EventKind::Imported]
+            [
+                EventKind::Login,
+                EventKind::Login,
+                EventKind::LoginFailed,
+                EventKind::Imported
+            ]
         );
     }
 }
@@ -338,4 +344,51 @@ async fn history_past_its_retention_is_purged() {
         .map(|e| e.kind)
         .collect();
     assert_eq!(left, [EventKind::Login]);
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_recorded_and_counted_until_the_next_login() {
+    let f = fixture();
+    let id = f.auth.register(ADA).await.unwrap().user.id;
+    let client = "192.0.2.9".parse().ok();
+    for _ in 0..2 {
+        let _ = f
+            .auth
+            .login_from("ada@example.com", "wrong password", client)
+            .await;
+    }
+    let _ = f
+        .auth
+        .login_from("nobody@example.com", "wrong password", client)
+        .await;
+    f.auth.login("ada@example.com", ADA.password).await.unwrap();
+    let activity = f.auth.login_activity(id).await.unwrap();
+    assert_eq!(activity.failed_since, 2, "the unknown email is nobody's");
+    assert_eq!(
+        activity.previous_login, None,
+        "the first login since registering"
+    );
+    let failed = &f.auth.history(id, 10).await.unwrap()[1];
+    assert_eq!(
+        (failed.kind, failed.client),
+        (EventKind::LoginFailed, client)
+    );
+
+    f.clock.advance(Duration::minutes(1));
+    f.auth.login("ada@example.com", ADA.password).await.unwrap();
+    let activity = f.auth.login_activity(id).await.unwrap();
+    assert_eq!(activity.failed_since, 0, "counted since the previous login");
+    assert_eq!(
+        activity.previous_login.map(|e| e.kind),
+        Some(EventKind::Login)
+    );
+
+    f.auth.disable(id, root()).await.unwrap();
+    let _ = f.auth.login("ada@example.com", ADA.password).await;
+    let latest = &f.auth.history(id, 1).await.unwrap()[0];
+    assert_eq!(
+        latest.kind,
+        EventKind::LoginFailed,
+        "a disabled account's attempt too"
+    );
 }

@@ -335,8 +335,20 @@ async fn disabling_ends_a_live_session_and_refuses_the_right_password(site: Site
     let shown = site.json(&["users", "show", "ada@example.com", "--json"]);
     assert!(shown["disabled_at"].is_string());
     assert_eq!(shown["live_sessions"], 0);
-    assert_eq!(shown["history"][0]["kind"], "disabled");
-    assert_eq!(shown["history"][0]["operator"], "tester");
+    let kinds: Vec<_> = shown["history"].as_array().unwrap()[..3]
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["login_failed", "login_failed", "disabled"],
+        "{shown}"
+    );
+    assert_eq!(shown["history"][2]["operator"], "tester");
+    assert_eq!(
+        shown["history"][0]["client"], "127.0.0.1",
+        "from the client's address"
+    );
     assert!(site
         .ok(&["users", "disable", "ada@example.com"], "")
         .contains("already disabled"));
@@ -506,8 +518,8 @@ async fn the_flask_apps_users_log_in_with_their_old_passwords(site: Site) {
         );
     }
     let history = site.json(&["users", "show", "grace@example.com", "--json"]);
-    assert_eq!(history["history"][2]["kind"], "imported");
-    assert_eq!(history["history"][2]["operator"], "tester");
+    assert_eq!(history["history"][3]["kind"], "imported", "{history}");
+    assert_eq!(history["history"][3]["operator"], "tester");
     store.close().await;
 
     let absent = site.fails(&["import-flask", "/nonexistent/users.db"], "", 1);

@@ -1,7 +1,7 @@
 //! The account page: details, password change, and the account's sessions.
 
 use auth_core::time::OffsetDateTime;
-use auth_core::{AuthError, SessionSummary};
+use auth_core::{AccountEvent, Actor, AuthError, EventKind, SessionSummary};
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
@@ -17,8 +17,11 @@ use crate::http::reply::{FieldErrors, FormWording, Refusal, Reply};
 use crate::setup::Auth;
 
 pub(crate) fn routes() -> Vec<Route> {
-    routes![show, change_password, end_other_sessions]
+    routes![show, history, change_password, end_other_sessions]
 }
+
+/// Events the history page lists.
+const HISTORY_PAGE: u32 = 50;
 
 /// The password-change form.
 #[derive(FromForm)]
@@ -65,8 +68,54 @@ struct AccountView<'a> {
     name: &'a str,
     email: &'a str,
     member_since: String,
+    /// The login before this one: when, and from where.
+    previous_login: Option<EventView>,
+    failed_since: usize,
     sessions: Vec<SessionView>,
     errors: FieldErrors,
+}
+
+/// One event of the history, as the pages word it.
+#[derive(Serialize)]
+struct EventView {
+    at: String,
+    what: &'static str,
+    from: String,
+    warning: bool,
+}
+
+impl EventView {
+    fn new(event: &AccountEvent) -> Self {
+        let what = match event.kind {
+            EventKind::Registered => "Account created",
+            EventKind::Created => "Account created by an operator",
+            EventKind::Imported => "Account moved over from the previous site",
+            EventKind::Login => "Logged in",
+            EventKind::LoginFailed => "Failed login: wrong password",
+            EventKind::PasswordChanged => "Password changed",
+            EventKind::PasswordSet => "Password set by an operator",
+            EventKind::SessionsEnded => "Other sessions logged out",
+            EventKind::Disabled => "Account disabled by an operator",
+            EventKind::Enabled => "Account enabled by an operator",
+            _ => event.kind.as_str(),
+        };
+        let from = match (&event.actor, event.client) {
+            (Actor::Operator(_), _) => "the site's operators".to_owned(),
+            (Actor::Owner, Some(ip)) => ip.to_string(),
+            (Actor::Owner, None) => "an unknown address".to_owned(),
+        };
+        Self {
+            at: when(event.at),
+            what,
+            from,
+            warning: event.kind == EventKind::LoginFailed,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct HistoryView {
+    events: Vec<EventView>,
 }
 
 /// A time as the page shows it: `2026-11-27 15:04 UTC`.
@@ -99,14 +148,33 @@ async fn render(
         })
         .collect();
     let account = user.user();
+    let activity = auth.login_activity(account.id).await?;
     Ok(page.render(
         "account",
         AccountView {
             name: account.name.as_str(),
             email: account.email.as_str(),
             member_since: when(account.created_at),
+            previous_login: activity.previous_login.as_ref().map(EventView::new),
+            failed_since: activity.failed_since,
             sessions,
             errors,
+        },
+    ))
+}
+
+/// The account's recent security events, newest first.
+#[get("/account/history")]
+pub async fn history(
+    user: CurrentUser,
+    page: Page<'_>,
+    auth: &State<Auth>,
+) -> Result<Template, AppError> {
+    let events = auth.history(user.user().id, HISTORY_PAGE).await?;
+    Ok(page.render(
+        "history",
+        HistoryView {
+            events: events.iter().map(EventView::new).collect(),
         },
     ))
 }

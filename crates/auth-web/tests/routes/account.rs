@@ -1,7 +1,7 @@
 use rocket::http::Status;
 use rocket::local::asynchronous::LocalResponse;
 
-use crate::common::{app, expect_page, location, TestApp};
+use crate::common::{app, expect_page, location, logged_in, TestApp};
 
 const RIGHT: &str = "analytical engine";
 
@@ -132,4 +132,70 @@ async fn guessing_the_password_on_the_account_page_is_throttled() {
     let response = change_password(&app, RIGHT, "difference engine").await;
     assert_eq!(response.status(), Status::TooManyRequests);
     assert!(response.headers().get_one("Retry-After").is_some());
+}
+
+#[tokio::test]
+async fn failed_logins_are_counted_on_the_account_page_and_listed_in_the_history() {
+    let app = logged_in("Ada").await;
+    let html = app.page("/account").await;
+    assert!(html.contains("None before this one"), "{html}");
+    assert!(!html.contains("failed login attempt"));
+    for _ in 0..2 {
+        app.login("ada@example.com", "not the password").await;
+    }
+    app.login("ada@example.com", "analytical engine").await;
+    let html = app.page("/account").await;
+    assert!(
+        html.contains("2 failed login attempts since your account was created."),
+        "{html}"
+    );
+    assert!(html.contains(r#"href="/account/history""#));
+
+    app.clock.advance(auth_core::time::Duration::minutes(2));
+    app.login("ada@example.com", "analytical engine").await;
+    let html = app.page("/account").await;
+    assert!(
+        !html.contains("failed login attempt"),
+        "none since the previous login"
+    );
+    assert!(html.contains(" UTC from "), "the previous login: {html}");
+
+    let history = app.page("/account/history").await;
+    let rows: Vec<&str> = history
+        .split("<tr")
+        .skip(2)
+        .map(|row| {
+            [
+                "Logged in",
+                "Failed login: wrong password",
+                "Account created",
+            ]
+            .into_iter()
+            .find(|what| row.contains(what))
+            .unwrap_or(row)
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "Logged in",
+            "Logged in",
+            "Failed login: wrong password",
+            "Failed login: wrong password",
+            "Account created"
+        ],
+        "newest first"
+    );
+    assert!(history.contains(r#"<tr class="warning">"#));
+}
+
+#[tokio::test]
+async fn the_history_needs_a_login() {
+    let app = app().await;
+    let response = app.client.get("/account/history").dispatch().await;
+    assert_eq!(response.status(), Status::SeeOther);
+    assert_eq!(
+        location(&response),
+        Some("/login?next=%2Faccount%2Fhistory")
+    );
 }
