@@ -5,8 +5,9 @@ use std::io::Write;
 use auth_core::{AccountSummary, Registration};
 
 use crate::cli::context::Context;
-use crate::cli::output::{self, AccountJson};
+use crate::cli::output;
 use crate::cli::{secret, CliError, UsersCommand};
+use crate::http::account_json::AccountJson;
 
 /// Accounts fetched per query by `list`: output starts at once and memory
 /// stays flat however many accounts there are.

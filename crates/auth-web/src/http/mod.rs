@@ -1,7 +1,9 @@
 //! The HTTP side shared by every route: the layout data of a page, flash
 //! messages, what a form answers (and the one mapping of the service's
-//! errors to it), error pages, security headers and asset versions.
+//! errors to it), error pages, security headers, asset versions, and an
+//! account as JSON.
 
+pub mod account_json;
 pub mod assets;
 pub mod catchers;
 pub mod error;

@@ -5,19 +5,32 @@ use auth_core::{AccountEvent, Actor, AuthError, EventKind, SessionSummary};
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
-use rocket::{get, post, routes, uri, FromForm, Route, State};
+use rocket::http::Header;
+use rocket::{get, post, routes, uri, FromForm, Responder, Route, State};
 use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::guards::form_field::TextField;
 use crate::guards::{CsrfForm, CurrentUser};
+use crate::http::account_json::{AccountJson, ExportJson, SessionJson};
 use crate::http::error::AppError;
 use crate::http::page::Page;
 use crate::http::reply::{FieldErrors, FormWording, Refusal, Reply};
 use crate::setup::Auth;
 
 pub(crate) fn routes() -> Vec<Route> {
-    routes![show, history, change_password, end_other_sessions]
+    routes![show, history, export, change_password, end_other_sessions]
+}
+
+/// Events the export carries at most: the whole history kept, in practice.
+const EXPORT_HISTORY: u32 = 10_000;
+
+/// A JSON file the browser saves under its name.
+#[derive(Responder)]
+#[response(content_type = "json")]
+pub struct JsonDownload {
+    body: String,
+    disposition: Header<'static>,
 }
 
 /// Events the history page lists.
@@ -161,6 +174,38 @@ async fn render(
             errors,
         },
     ))
+}
+
+/// The account's data as a JSON file, for its owner to keep or take
+/// elsewhere (GDPR art. 20): the account, its history and its live
+/// sessions; never a password hash or a token.
+#[get("/account/export")]
+pub async fn export(user: CurrentUser, auth: &State<Auth>) -> Result<JsonDownload, AppError> {
+    let id = user.user().id;
+    // The session was just found, so the account exists; if it went in the
+    // meantime, there is nothing to export.
+    let account = auth.account(id).await?.ok_or(AppError::Internal)?;
+    let history = auth.history(id, EXPORT_HISTORY).await?;
+    let this = user.token.digest();
+    let sessions = auth.list_sessions(id).await?;
+    let export = ExportJson {
+        account: AccountJson::new(&account).with_history(&history),
+        sessions: sessions
+            .iter()
+            .map(|s| SessionJson::new(s, s.digest == this))
+            .collect(),
+    };
+    let body = serde_json::to_string_pretty(&export).map_err(|e| {
+        log::error!("Cannot write the export: {e}");
+        AppError::Internal
+    })?;
+    Ok(JsonDownload {
+        body,
+        disposition: Header::new(
+            "Content-Disposition",
+            "attachment; filename=\"account.json\"",
+        ),
+    })
 }
 
 /// The account's recent security events, newest first.

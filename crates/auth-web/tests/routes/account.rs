@@ -199,3 +199,49 @@ async fn the_history_needs_a_login() {
         Some("/login?next=%2Faccount%2Fhistory")
     );
 }
+
+#[tokio::test]
+async fn the_export_is_the_accounts_data_as_a_json_file() {
+    let app = logged_in("Ada").await;
+    let _other = app
+        .other_browser("ada@example.com", "analytical engine")
+        .await;
+    app.login("ada@example.com", "not the password").await;
+    let response = app.client.get("/account/export").dispatch().await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.content_type(),
+        Some(rocket::http::ContentType::JSON)
+    );
+    assert_eq!(
+        response.headers().get_one("Content-Disposition"),
+        Some("attachment; filename=\"account.json\"")
+    );
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
+    let body = response.into_string().await.unwrap();
+    assert!(!body.contains("$bcrypt"), "never a hash: {body}");
+    let export: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let account = &export["account"];
+    assert_eq!(account["email"], "ada@example.com");
+    assert_eq!(account["name"], "Ada");
+    assert_eq!(account["live_sessions"], 2);
+    let kinds: Vec<_> = account["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["login_failed", "login", "registered"], "{body}");
+    let sessions = export["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let current: Vec<_> = sessions.iter().map(|s| s["current"] == true).collect();
+    assert_eq!(current.iter().filter(|c| **c).count(), 1, "{body}");
+    assert!(sessions[0]["expires_at"].as_str().unwrap().ends_with('Z'));
+
+    let anonymous = crate::common::app().await;
+    let response = anonymous.client.get("/account/export").dispatch().await;
+    assert_eq!(response.status(), Status::SeeOther, "a login is needed");
+}

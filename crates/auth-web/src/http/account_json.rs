@@ -1,0 +1,109 @@
+//! An account as JSON, the same for the operator's `--json` output and
+//! the owner's export.
+//!
+//! The fields are stable (documented in the README): `id`, `email`,
+//! `name`, `created_at`, `email_confirmed_at`, `disabled_at`,
+//! `last_login_at` (RFC 3339 in UTC, or null) and `live_sessions`; with
+//! its history, `history`, the most recent events first, each with `at`,
+//! `kind`, `operator` (null when the account's owner acted) and `client`.
+
+use auth_core::time::format_description::well_known::Rfc3339;
+use auth_core::time::OffsetDateTime;
+use auth_core::{AccountEvent, AccountSummary, SessionSummary};
+use serde::Serialize;
+
+/// An account in the JSON output.
+#[derive(Serialize)]
+pub struct AccountJson<'a> {
+    id: i64,
+    email: &'a str,
+    name: &'a str,
+    created_at: String,
+    email_confirmed_at: Option<String>,
+    disabled_at: Option<String>,
+    last_login_at: Option<String>,
+    live_sessions: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<Vec<EventJson<'a>>>,
+}
+
+/// An event in the JSON output.
+#[derive(Serialize)]
+pub struct EventJson<'a> {
+    at: String,
+    kind: &'static str,
+    operator: Option<&'a str>,
+    client: Option<String>,
+}
+
+/// RFC 3339, UTC, whole seconds.
+pub fn when(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+impl<'a> AccountJson<'a> {
+    /// The account's fields.
+    pub fn new(account: &'a AccountSummary) -> Self {
+        Self {
+            id: account.user.id.get(),
+            email: account.user.email.as_str(),
+            name: account.user.name.as_str(),
+            created_at: when(account.user.created_at),
+            email_confirmed_at: account.email_confirmed_at.map(when),
+            disabled_at: account.disabled_at.map(when),
+            last_login_at: account.last_login_at.map(when),
+            live_sessions: account.live_sessions,
+            history: None,
+        }
+    }
+
+    /// With its history.
+    pub fn with_history(mut self, events: &'a [AccountEvent]) -> Self {
+        self.history = Some(
+            events
+                .iter()
+                .map(|event| EventJson {
+                    at: when(event.at),
+                    kind: event.kind.as_str(),
+                    operator: event.actor.operator(),
+                    client: event.client.map(|ip| ip.to_string()),
+                })
+                .collect(),
+        );
+        self
+    }
+}
+
+/// One of the account's sessions in the export.
+#[derive(Serialize)]
+pub struct SessionJson {
+    created_at: String,
+    last_seen_at: String,
+    expires_at: String,
+    /// The session the export was made from.
+    current: bool,
+}
+
+impl SessionJson {
+    /// The session's times, and whether it is the current one.
+    pub fn new(session: &SessionSummary, current: bool) -> Self {
+        Self {
+            created_at: when(session.created_at),
+            last_seen_at: when(session.last_seen_at),
+            expires_at: when(session.expires_at),
+            current,
+        }
+    }
+}
+
+/// Everything the owner of an account can download about it (GDPR art.
+/// 20): the account with its history, and its live sessions. Never a hash
+/// or a token.
+#[derive(Serialize)]
+pub struct ExportJson<'a> {
+    /// The account, with its history.
+    pub account: AccountJson<'a>,
+    /// Its live sessions.
+    pub sessions: Vec<SessionJson>,
+}
