@@ -351,6 +351,10 @@ async fn audit(b: Browser, base: String) {
         b.wait_for_text("main h1", "Your account's history").await;
         audit.check(&b, "history", viewport).await;
 
+        b.goto(&url("/account/delete")).await;
+        b.wait_for_text("main h1", "Delete your account").await;
+        audit.check(&b, "delete", viewport).await;
+
         b.goto(&url("/logout")).await;
         b.wait_for_text("main h1", "Log out").await;
         audit.check(&b, "logout", viewport).await;

@@ -725,6 +725,24 @@ impl<S: AuthStore> AuthService<S> {
         self.checked(&keys, Some(&user.email), password, None).await
     }
 
+    /// Deletes the token's account, after checking its password again (so a
+    /// stolen session cannot), with every session and its history; its
+    /// email can be registered again. A wrong password counts against the
+    /// account's login throttle. One [`EventKind::Deleted`] event, naming
+    /// only the account's id, is kept.
+    pub async fn delete_own_account(
+        &self,
+        token: &SessionToken,
+        password: &str,
+    ) -> Result<(), AuthError> {
+        let user = self.reauthenticate(token, password).await?;
+        if self.inner.store.delete_user(user.id).await? {
+            self.record(user.id, EventKind::Deleted, Actor::Owner, None)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Changes the password of the session's account after checking the
     /// current one, and ends every other session of the account (someone
     /// who learnt the old password is logged out). A wrong current password

@@ -5,21 +5,31 @@ use auth_core::{AccountEvent, Actor, AuthError, EventKind, SessionSummary};
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
-use rocket::http::Header;
+use rocket::http::{CookieJar, Header};
 use rocket::{get, post, routes, uri, FromForm, Responder, Route, State};
-use rocket_dyn_templates::Template;
+use rocket_dyn_templates::{context, Template};
 use serde::Serialize;
 
 use crate::guards::form_field::TextField;
-use crate::guards::{CsrfForm, CurrentUser};
+use crate::guards::session_cookie::SessionCookie;
+use crate::guards::{CsrfForm, CsrfToken, CurrentUser};
 use crate::http::account_json::{AccountJson, ExportJson, SessionJson};
 use crate::http::error::AppError;
 use crate::http::page::Page;
 use crate::http::reply::{FieldErrors, FormWording, Refusal, Reply};
+use crate::routes::home;
 use crate::setup::Auth;
 
 pub(crate) fn routes() -> Vec<Route> {
-    routes![show, history, export, change_password, end_other_sessions]
+    routes![
+        show,
+        history,
+        export,
+        change_password,
+        end_other_sessions,
+        confirm_delete,
+        delete
+    ]
 }
 
 /// Events the export carries at most: the whole history kept, in practice.
@@ -270,6 +280,49 @@ pub async fn end_other_sessions(
             n => format!("Logged out {n} other sessions."),
         });
     answer(outcome, &END_OTHER_SESSIONS, page, &user, auth).await
+}
+
+/// How the deletion form words the service's refusals.
+const DELETE_ACCOUNT: FormWording = FormWording {
+    credentials_field: "password",
+    wrong_credentials: "Your password is not correct; nothing was deleted.",
+    new_password_field: "password",
+    blank: None,
+    too_many: "Too many wrong passwords.",
+    paused: "this",
+};
+
+/// What deleting the account takes away, and the form that does it.
+#[get("/account/delete")]
+pub fn confirm_delete(_user: CurrentUser, page: Page<'_>) -> Template {
+    page.render("delete", context! { errors: FieldErrors::default() })
+}
+
+/// Deletes the account after its password is entered again; logs this
+/// browser out and says so on the home page.
+#[post("/account/delete", data = "<form>")]
+pub async fn delete(
+    form: CsrfForm<ReauthForm>,
+    user: CurrentUser,
+    page: Page<'_>,
+    auth: &State<Auth>,
+    cookie: SessionCookie,
+    jar: &CookieJar<'_>,
+) -> Result<Reply, AppError> {
+    let refusal = match auth.delete_own_account(&user.token, &form.0.password).await {
+        Ok(()) => {
+            cookie.clear(jar);
+            CsrfToken::rotate(jar, cookie.policy())?;
+            return Ok(Reply::Redirect(Flash::success(
+                Redirect::to(uri!(home::index)),
+                "Your account has been deleted, with its sessions and history. \
+                 You are logged out.",
+            )));
+        }
+        Err(error) => Refusal::of(error, &DELETE_ACCOUNT)?,
+    };
+    let errors = refusal.errors().clone();
+    Ok(refusal.reply(page.render("delete", context! { errors })))
 }
 
 /// Back to the account page with `outcome`'s message if the form worked;

@@ -245,3 +245,79 @@ async fn the_export_is_the_accounts_data_as_a_json_file() {
     let response = anonymous.client.get("/account/export").dispatch().await;
     assert_eq!(response.status(), Status::SeeOther, "a login is needed");
 }
+
+#[tokio::test]
+async fn deleting_the_account_needs_the_password_and_leaves_nothing_of_it() {
+    use auth_core::{Email, EventKind, EventStore, SessionStore, UserStore};
+    let app = logged_in("Ada").await;
+    let other = app
+        .other_browser("ada@example.com", "analytical engine")
+        .await;
+    let page = app.page("/account/delete").await;
+    assert!(page.contains("cannot be undone") && page.contains("Delete my account"));
+    let url: String = app.figment.extract_inner("databases.auth.url").unwrap();
+    let store = auth_store::Store::connect(&url, &auth_store::PoolOptions::default())
+        .await
+        .unwrap();
+    let email = Email::parse("ada@example.com").unwrap();
+    let id = store
+        .find_credentials(&email)
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+
+    let wrong = app
+        .post(
+            "/account/delete",
+            "/account/delete",
+            &[("password", "not it")],
+        )
+        .await;
+    expect_page(
+        wrong,
+        Status::Unauthorized,
+        "Your password is not correct; nothing was deleted.",
+    )
+    .await;
+    assert!(store.find_credentials(&email).await.unwrap().is_some());
+
+    let done = app
+        .post(
+            "/account/delete",
+            "/account/delete",
+            &[("password", "analytical engine")],
+        )
+        .await;
+    assert_eq!(done.status(), Status::SeeOther);
+    assert_eq!(location(&done), Some("/"));
+    let home = app.page("/").await;
+    assert!(home.contains("Your account has been deleted"), "{home}");
+    for client in [&app.client, &other] {
+        let response = client.get("/secrets").dispatch().await;
+        assert_eq!(response.status(), Status::SeeOther, "every browser is out");
+    }
+    assert!(store.find_credentials(&email).await.unwrap().is_none());
+    assert!(store.list_user_sessions(id).await.unwrap().is_empty());
+    let left: Vec<_> = store
+        .list_events(id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        left,
+        [EventKind::Deleted],
+        "only the record that it was deleted"
+    );
+    store.close().await;
+
+    let again = app.register_ada().await;
+    assert_eq!(
+        again.status(),
+        Status::SeeOther,
+        "the email registers again"
+    );
+}
