@@ -174,6 +174,16 @@ async fn long_passwords_register_and_log_in_in_chromium() {
     server.stop().await;
 }
 
+/// Registers Ada through the form and waits for the members' page.
+async fn register_ada(b: &Browser, base: &str) {
+    b.goto(&format!("{base}/register")).await;
+    b.fill("#email", "ada@example.com").await;
+    b.fill("#name", "Ada").await;
+    b.fill("#password", "analytical engine").await;
+    b.click(SUBMIT).await;
+    b.wait_for_text("main h1", "Welcome, Ada").await;
+}
+
 /// A visitor sent to log in by the download ends up on the members' page
 /// with the file saved, not left on the login form.
 #[ignore = "needs Chromium and chromedriver"]
@@ -187,12 +197,7 @@ async fn a_login_from_the_download_lands_on_the_members_page_with_the_file() {
     let base = server.base.clone();
     driver
         .run(move |b| async move {
-            b.goto(&format!("{base}/register")).await;
-            b.fill("#email", "ada@example.com").await;
-            b.fill("#name", "Ada").await;
-            b.fill("#password", "analytical engine").await;
-            b.click(SUBMIT).await;
-            b.wait_for_text("main h1", "Welcome, Ada").await;
+            register_ada(&b, &base).await;
             b.click(LOGOUT_BUTTON).await;
             b.wait_for_text(".flash", "You have been logged out.").await;
 
@@ -250,12 +255,7 @@ async fn an_operator_disabling_the_account_logs_chromium_out() {
     let email = || "ada@example.com".to_owned();
     driver
         .run(move |b| async move {
-            b.goto(&format!("{base}/register")).await;
-            b.fill("#email", "ada@example.com").await;
-            b.fill("#name", "Ada").await;
-            b.fill("#password", "analytical engine").await;
-            b.click(SUBMIT).await;
-            b.wait_for_text("main h1", "Welcome, Ada").await;
+            register_ada(&b, &base).await;
 
             let said = operator(UsersCommand::Disable { email: email() }).await;
             assert!(said.contains("1 live sessions ended"), "{said}");
