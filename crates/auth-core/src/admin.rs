@@ -5,8 +5,8 @@
 use time::OffsetDateTime;
 
 use crate::{
-    AccountSummary, Actor, AuthError, AuthService, AuthStore, EventKind, InputErrors, Registration,
-    ThrottleKey, User, UserId,
+    AccountSummary, Actor, AuthError, AuthService, AuthStore, EventKind, Registration, ThrottleKey,
+    User, UserId,
 };
 
 impl<S: AuthStore> AuthService<S> {
@@ -110,13 +110,7 @@ impl<S: AuthStore> AuthService<S> {
         let Some(user) = self.find_user(id).await? else {
             return Ok(false);
         };
-        let password = self
-            .password_policy()
-            .check(password, &[user.email.as_str(), user.name.as_str()])
-            .map_err(|e| InputErrors {
-                password: Some(e),
-                ..InputErrors::default()
-            })?;
+        let password = self.new_password_for(&user, password)?;
         let hash = self.hash(password).await?;
         let store = self.store();
         if !store.update_password_hash(id, &hash).await? {

@@ -238,13 +238,12 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
         self
     }
 
-    /// Builds the service. Cheap: the dummy hash that unknown emails are
-    /// verified against (one hash's time, about 0.25 s at cost 12) is made on
-    /// the blocking pool, started now when called inside a tokio runtime,
-    /// else at the first login that needs it. A command-line tool that
-    /// never logs anyone in never waits for it.
+    /// Builds the service. Cheap: nothing is hashed yet. The dummy hash
+    /// that unknown emails are verified against (one hash's time, about
+    /// 0.25 s at cost 12) is made at the first login that needs it, or
+    /// ahead of time by [`AuthService::warm_up`].
     pub fn build(self) -> Result<AuthService<S>, AuthError> {
-        let service = AuthService {
+        Ok(AuthService {
             inner: Arc::new(Inner {
                 store: self.store,
                 hashes: HashPool::new(self.hasher, self.max_concurrent_hashes),
@@ -255,18 +254,7 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
                 history_retention: self.history_retention,
                 dummy_hash: Arc::default(),
             }),
-        };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let (cell, hashes) = (
-                Arc::clone(&service.inner.dummy_hash),
-                service.inner.hashes.clone(),
-            );
-            runtime.spawn(async move {
-                // A failure here is retried, and reported, at first use.
-                let _ = dummy_hash(&cell, &hashes).await;
-            });
-        }
-        Ok(service)
+        })
     }
 }
 
@@ -283,6 +271,22 @@ impl<S: AuthStore> AuthService<S> {
             history_retention: DEFAULT_HISTORY_RETENTION,
             max_concurrent_hashes: std::thread::available_parallelism().map_or(2, usize::from),
         }
+    }
+
+    /// Starts making the dummy hash in the background, on the blocking
+    /// pool, so that the first login for an unknown email does not wait for
+    /// it. A server calls it at start-up; a command-line tool that logs
+    /// nobody in does not, and spends no hash. Must be called inside a
+    /// tokio runtime.
+    pub fn warm_up(&self) {
+        let (cell, hashes) = (
+            Arc::clone(&self.inner.dummy_hash),
+            self.inner.hashes.clone(),
+        );
+        tokio::spawn(async move {
+            // A failure here is retried, and reported, at first use.
+            let _ = dummy_hash(&cell, &hashes).await;
+        });
     }
 
     /// The store the service works on.
@@ -755,14 +759,7 @@ impl<S: AuthStore> AuthService<S> {
         new: &str,
     ) -> Result<(), AuthError> {
         let user = self.reauthenticate(token, current).await?;
-        let new = self
-            .inner
-            .passwords
-            .check(new, &[user.email.as_str(), user.name.as_str()])
-            .map_err(|e| InputErrors {
-                password: Some(e),
-                ..InputErrors::default()
-            })?;
+        let new = self.new_password_for(&user, new)?;
         let hash = self.inner.hashes.hash(new).await?;
         self.inner
             .store
@@ -794,6 +791,21 @@ impl<S: AuthStore> AuthService<S> {
             throttles,
             events,
         })
+    }
+
+    /// `raw` as `user`'s new password, if it passes the policy (which also
+    /// refuses the account's own email and name).
+    pub(crate) fn new_password_for(&self, user: &User, raw: &str) -> Result<Password, AuthError> {
+        self.inner
+            .passwords
+            .check(raw, &[user.email.as_str(), user.name.as_str()])
+            .map_err(|e| {
+                InputErrors {
+                    password: Some(e),
+                    ..InputErrors::default()
+                }
+                .into()
+            })
     }
 
     /// Hashes a new password on the bounded blocking pool.

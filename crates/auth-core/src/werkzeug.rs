@@ -120,7 +120,7 @@ impl<'a> WerkzeugHash<'a> {
                 let params = scrypt::Params::new(log_n, r, p, output.len())
                     .map_err(|_| HashError::new("scrypt parameters out of range"))?;
                 scrypt::scrypt(password, salt, &params, &mut output)
-                    .expect("the output length is within scrypt's range");
+                    .map_err(|_| HashError::new("scrypt output length out of range"))?;
             }
         }
         let computed = Zeroizing::new(lower_hex(&output));

@@ -80,9 +80,8 @@ async fn registration_reports_every_bad_field_at_once() {
         Some(PasswordError::TooLong { max_chars: 128 })
     );
     assert_eq!((errors.email, errors.name), (None, None));
-    // The dummy hash for unknown emails is made in the background from
-    // `build`, so it may or may not have happened yet; the password was not
-    // hashed.
+    // The password was not hashed (the dummy hash for unknown emails, made
+    // by `warm_up` or at first need, is the only hash allowed).
     assert!(
         f.counter.hashes.load(Ordering::SeqCst) <= 1,
         "only the dummy hash"

@@ -34,11 +34,13 @@ pub struct Config {
 pub async fn app(config: &Config) -> Result<Router, Box<dyn Error + Send + Sync>> {
     let store = Store::connect(&config.database_url, &PoolOptions::default()).await?;
     store.migrate().await?;
-    // `build` computes a dummy hash (so unknown emails take as long as wrong
-    // passwords); the service is an `Arc` inside, cheap to clone per request.
+    // The service is an `Arc` inside, cheap to clone per request. `warm_up`
+    // makes the dummy hash unknown emails are checked against (so they take
+    // as long as wrong passwords) now rather than at the first such login.
     let auth = AuthService::builder(store)
         .hasher(BcryptHasher::new(config.bcrypt_cost)?)
         .build()?;
+    auth.warm_up();
     let cookie = SessionCookie {
         secure: config.https,
     };

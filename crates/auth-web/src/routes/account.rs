@@ -284,12 +284,8 @@ pub async fn end_other_sessions(
 
 /// How the deletion form words the service's refusals.
 const DELETE_ACCOUNT: FormWording = FormWording {
-    credentials_field: "password",
     wrong_credentials: "Your password is not correct; nothing was deleted.",
-    new_password_field: "password",
-    blank: None,
-    too_many: "Too many wrong passwords.",
-    paused: "this",
+    ..END_OTHER_SESSIONS
 };
 
 /// What deleting the account takes away, and the form that does it.

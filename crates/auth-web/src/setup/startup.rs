@@ -31,6 +31,7 @@ pub fn auth_service(config: ServiceConfig, clock: Arc<dyn Clock>) -> impl Fairin
         let builder = config.apply(AuthService::builder(store)).clock(clock);
         match builder.build() {
             Ok(service) => {
+                service.warm_up();
                 log::info!(
                     "Auth service ready on {} (bcrypt cost {})",
                     service.store().backend(),
