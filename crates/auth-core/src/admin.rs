@@ -2,20 +2,12 @@
 //! disable, enable and delete them, set passwords and end sessions. Every
 //! change is recorded in the account's history with the operator's name.
 
-use time::OffsetDateTime;
-
 use crate::{
-    AccountSummary, Actor, AuthError, AuthService, AuthStore, EventKind, Registration, ThrottleKey,
-    User, UserId,
+    AccountSummary, Actor, AuthError, AuthService, AuthStore, ClientInfo, EventKind, Registration,
+    ThrottleKey, User, UserId,
 };
 
 impl<S: AuthStore> AuthService<S> {
-    /// The cutoffs that decide which sessions count as live now.
-    fn live_cutoffs(&self) -> (OffsetDateTime, OffsetDateTime) {
-        let now = self.now();
-        (now, now - self.session_policy().idle_timeout)
-    }
-
     /// Up to `limit` accounts with ids above `after`, in id order, with
     /// their state and activity: call again with the last id until a page
     /// comes back short.
@@ -24,17 +16,12 @@ impl<S: AuthStore> AuthService<S> {
         after: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<AccountSummary>, AuthError> {
-        let (now, idle_cutoff) = self.live_cutoffs();
-        Ok(self
-            .store()
-            .list_accounts(after, limit, now, idle_cutoff)
-            .await?)
+        Ok(self.store().list_accounts(after, limit, self.now()).await?)
     }
 
     /// The account with `id`, with its state and activity.
     pub async fn account(&self, id: UserId) -> Result<Option<AccountSummary>, AuthError> {
-        let (now, idle_cutoff) = self.live_cutoffs();
-        Ok(self.store().account_summary(id, now, idle_cutoff).await?)
+        Ok(self.store().account_summary(id, self.now()).await?)
     }
 
     /// Creates an account for someone, as `actor`, without logging it in.
@@ -45,7 +32,7 @@ impl<S: AuthStore> AuthService<S> {
         actor: Actor,
     ) -> Result<User, AuthError> {
         let user = self.create_account(form, None).await?;
-        self.record(user.id, EventKind::Created, actor, None)
+        self.record(user.id, EventKind::Created, actor, &ClientInfo::default())
             .await?;
         Ok(user)
     }
@@ -60,7 +47,8 @@ impl<S: AuthStore> AuthService<S> {
             return Ok(false);
         }
         store.delete_user_sessions(id, None).await?;
-        self.record(id, EventKind::Disabled, actor, None).await?;
+        self.record(id, EventKind::Disabled, actor, &ClientInfo::default())
+            .await?;
         Ok(true)
     }
 
@@ -81,7 +69,8 @@ impl<S: AuthStore> AuthService<S> {
         if !store.enable_user(id).await? {
             return Ok(false);
         }
-        self.record(id, EventKind::Enabled, actor, None).await?;
+        self.record(id, EventKind::Enabled, actor, &ClientInfo::default())
+            .await?;
         Ok(true)
     }
 
@@ -93,7 +82,8 @@ impl<S: AuthStore> AuthService<S> {
         if !self.store().delete_user(id).await? {
             return Ok(false);
         }
-        self.record(id, EventKind::Deleted, actor, None).await?;
+        self.record(id, EventKind::Deleted, actor, &ClientInfo::default())
+            .await?;
         Ok(true)
     }
 
@@ -120,7 +110,8 @@ impl<S: AuthStore> AuthService<S> {
         store
             .clear_throttle(&ThrottleKey::account(&user.email))
             .await?;
-        self.record(id, EventKind::PasswordSet, actor, None).await?;
+        self.record(id, EventKind::PasswordSet, actor, &ClientInfo::default())
+            .await?;
         Ok(true)
     }
 
@@ -129,7 +120,7 @@ impl<S: AuthStore> AuthService<S> {
     pub async fn end_sessions(&self, id: UserId, actor: Actor) -> Result<u64, AuthError> {
         let ended = self.revoke_sessions(id, None).await?;
         if ended > 0 {
-            self.record(id, EventKind::SessionsEnded, actor, None)
+            self.record(id, EventKind::SessionsEnded, actor, &ClientInfo::default())
                 .await?;
         }
         Ok(ended)

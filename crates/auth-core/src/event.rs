@@ -1,11 +1,10 @@
 //! An account's history: the security events recorded against it.
 
 use std::fmt;
-use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
-use crate::UserId;
+use crate::{ClientInfo, UserId};
 
 /// What happened to an account. Stored by [`EventKind::as_str`], which never
 /// changes for a kind once released; new kinds may be added.
@@ -30,19 +29,24 @@ pub enum EventKind {
     /// Sessions were ended: by the owner ("log out everywhere else") or by
     /// an operator.
     SessionsEnded,
+    /// The owner logged out.
+    Logout,
+    /// The owner ended one other session from the account page.
+    SessionRevoked,
     /// An operator disabled the account: it cannot log in, and its sessions
     /// ended.
     Disabled,
     /// An operator enabled the account again.
     Enabled,
-    /// An operator deleted the account. The only event kept after it: the
-    /// account's own history is deleted with it.
+    /// An operator deleted the account. The only event kept after it, as
+    /// the operators' record: the account's own history is deleted with it.
+    /// (An owner deleting their own account leaves no event at all.)
     Deleted,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 13] = [
         Self::Registered,
         Self::Created,
         Self::Imported,
@@ -51,6 +55,8 @@ impl EventKind {
         Self::PasswordChanged,
         Self::PasswordSet,
         Self::SessionsEnded,
+        Self::Logout,
+        Self::SessionRevoked,
         Self::Disabled,
         Self::Enabled,
         Self::Deleted,
@@ -67,6 +73,8 @@ impl EventKind {
             Self::PasswordChanged => "password_changed",
             Self::PasswordSet => "password_set",
             Self::SessionsEnded => "sessions_ended",
+            Self::Logout => "logout",
+            Self::SessionRevoked => "session_revoked",
             Self::Disabled => "disabled",
             Self::Enabled => "enabled",
             Self::Deleted => "deleted",
@@ -122,8 +130,8 @@ pub struct AccountEvent {
     pub at: OffsetDateTime,
     /// Who did it.
     pub actor: Actor,
-    /// The client's address, when it happened through the site.
-    pub client: Option<IpAddr>,
+    /// The client (address and device), when it happened through the site.
+    pub client: ClientInfo,
 }
 
 /// What an account's owner is shown when they log in: their previous
@@ -150,7 +158,7 @@ impl LoginActivity {
     ///     kind,
     ///     at: OffsetDateTime::UNIX_EPOCH,
     ///     actor: Actor::Owner,
-    ///     client: None,
+    ///     client: Default::default(),
     /// };
     /// use EventKind::*;
     /// let history = [Login, LoginFailed, LoginFailed, Login, LoginFailed].map(event);

@@ -176,7 +176,12 @@ impl<S: AuthStore> Import<'_, S> {
         match created {
             Ok(user) => {
                 self.auth
-                    .record(user.id, EventKind::Imported, self.actor.clone(), None)
+                    .record(
+                        user.id,
+                        EventKind::Imported,
+                        self.actor.clone(),
+                        &Default::default(),
+                    )
                     .await?;
                 Ok(ImportOutcome::Imported(user))
             }

@@ -57,7 +57,7 @@
 //!
 //! // POST /logout: the session is deleted, so the token (and any copy of
 //! // it) stops working everywhere.
-//! auth.logout(&token).await?;
+//! auth.logout(&token, None).await?;
 //! assert!(auth.authenticate(&token).await?.is_none());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
@@ -185,6 +185,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod client;
 mod clock;
 mod email;
 mod error;
@@ -206,6 +207,7 @@ mod throttle;
 mod user;
 mod werkzeug;
 
+pub use client::{ClientInfo, Device};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{Email, EmailError};
 pub use error::{AuthError, Field, InputErrors, RandomError};
@@ -218,7 +220,9 @@ pub use service::{
     AuthService, AuthServiceBuilder, AuthStore, Purged, Registration, ValidRegistration,
     DEFAULT_HISTORY_RETENTION,
 };
-pub use session::{IssuedSession, Session, SessionPolicy, SessionToken, TokenDigest};
+pub use session::{
+    IssuedSession, Session, SessionLength, SessionPolicy, SessionTimes, SessionToken, TokenDigest,
+};
 pub use store::{
     AccountStore, AccountSummary, BoxError, EventStore, NewSession, NewUser, SessionRecord,
     SessionStore, SessionSummary, StoreError, ThrottleStore, UserCredentials, UserStore,

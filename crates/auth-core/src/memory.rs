@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::{
-    AccountEvent, AccountStore, AccountSummary, Email, EventKind, EventStore, NewSession, NewUser,
-    PasswordHash, SessionRecord, SessionStore, SessionSummary, StoreError, ThrottleKey,
-    ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId, UserStore,
+    AccountEvent, AccountStore, AccountSummary, ClientInfo, Email, EventKind, EventStore,
+    NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, SessionSummary, SessionTimes,
+    StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials,
+    UserId, UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -57,12 +58,7 @@ struct StoredUser {
 }
 
 impl State {
-    fn summary(
-        &self,
-        stored: &StoredUser,
-        now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
-    ) -> AccountSummary {
+    fn summary(&self, stored: &StoredUser, now: OffsetDateTime) -> AccountSummary {
         let id = stored.user.id;
         AccountSummary {
             user: stored.user.clone(),
@@ -77,18 +73,17 @@ impl State {
             live_sessions: self
                 .sessions
                 .values()
-                .filter(|s| s.user_id == id && s.expires_at > now && s.last_seen_at > idle_cutoff)
+                .filter(|s| s.user_id == id && !s.times.has_ended(now))
                 .count() as u64,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct StoredSession {
     user_id: UserId,
-    created_at: OffsetDateTime,
-    last_seen_at: OffsetDateTime,
-    expires_at: OffsetDateTime,
+    times: SessionTimes,
+    client: ClientInfo,
 }
 
 fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
@@ -178,9 +173,14 @@ impl SessionStore for MemoryStore {
             new.digest,
             StoredSession {
                 user_id: new.user_id,
-                created_at: whole_seconds(new.created_at),
-                last_seen_at: whole_seconds(new.created_at),
-                expires_at: whole_seconds(new.expires_at),
+                times: SessionTimes {
+                    created_at: whole_seconds(new.created_at),
+                    last_seen_at: whole_seconds(new.created_at),
+                    expires_at: whole_seconds(new.expires_at),
+                    idle_timeout: Duration::seconds(new.idle_timeout.whole_seconds()),
+                    authenticated_at: whole_seconds(new.created_at),
+                },
+                client: new.client,
             },
         );
         Ok(())
@@ -195,9 +195,7 @@ impl SessionStore for MemoryStore {
             let stored = state.users.get(&s.user_id)?;
             stored.disabled_at.is_none().then(|| SessionRecord {
                 user: stored.user.clone(),
-                created_at: s.created_at,
-                last_seen_at: s.last_seen_at,
-                expires_at: s.expires_at,
+                times: s.times,
             })
         }))
     }
@@ -210,12 +208,11 @@ impl SessionStore for MemoryStore {
             .filter(|(_, s)| s.user_id == user)
             .map(|(digest, s)| SessionSummary {
                 digest: *digest,
-                created_at: s.created_at,
-                last_seen_at: s.last_seen_at,
-                expires_at: s.expires_at,
+                times: s.times,
+                client: s.client.clone(),
             })
             .collect();
-        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen_at));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.times.last_seen_at));
         Ok(sessions)
     }
 
@@ -225,9 +222,23 @@ impl SessionStore for MemoryStore {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         if let Some(session) = self.state().sessions.get_mut(digest) {
-            session.last_seen_at = session.last_seen_at.max(whole_seconds(at));
+            session.times.last_seen_at = session.times.last_seen_at.max(whole_seconds(at));
         }
         Ok(())
+    }
+
+    async fn record_authentication(
+        &self,
+        digest: &TokenDigest,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(session) = state.sessions.get_mut(digest) else {
+            return Ok(false);
+        };
+        let times = &mut session.times;
+        times.authenticated_at = times.authenticated_at.max(whole_seconds(at));
+        Ok(true)
     }
 
     async fn delete_session(&self, digest: &TokenDigest) -> Result<bool, StoreError> {
@@ -247,16 +258,10 @@ impl SessionStore for MemoryStore {
         Ok((before - state.sessions.len()) as u64)
     }
 
-    async fn delete_expired_sessions(
-        &self,
-        now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let mut state = self.state();
         let before = state.sessions.len();
-        state
-            .sessions
-            .retain(|_, s| s.expires_at > now && s.last_seen_at > idle_cutoff);
+        state.sessions.retain(|_, s| !s.times.has_ended(now));
         Ok((before - state.sessions.len()) as u64)
     }
 }
@@ -337,7 +342,6 @@ impl AccountStore for MemoryStore {
         after: Option<UserId>,
         limit: u32,
         now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
     ) -> Result<Vec<AccountSummary>, StoreError> {
         let state = self.state();
         let mut users: Vec<&StoredUser> = state
@@ -349,7 +353,7 @@ impl AccountStore for MemoryStore {
         Ok(users
             .into_iter()
             .take(limit as usize)
-            .map(|stored| state.summary(stored, now, idle_cutoff))
+            .map(|stored| state.summary(stored, now))
             .collect())
     }
 
@@ -357,13 +361,12 @@ impl AccountStore for MemoryStore {
         &self,
         id: UserId,
         now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
     ) -> Result<Option<AccountSummary>, StoreError> {
         let state = self.state();
         Ok(state
             .users
             .get(&id)
-            .map(|stored| state.summary(stored, now, idle_cutoff)))
+            .map(|stored| state.summary(stored, now)))
     }
 
     async fn disable_user(&self, id: UserId, at: OffsetDateTime) -> Result<bool, StoreError> {

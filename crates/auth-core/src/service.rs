@@ -8,11 +8,11 @@ use time::{Duration, OffsetDateTime};
 use crate::hash_pool::HashPool;
 use crate::HashError;
 use crate::{
-    AccountEvent, AccountStore, Actor, AuthError, BcryptHasher, Clock, DisplayName, Email,
-    EventKind, EventStore, InputErrors, IssuedSession, LoginActivity, NewSession, NewUser,
-    Password, PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session, SessionPolicy,
-    SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy,
-    ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
+    AccountEvent, AccountStore, Actor, AuthError, BcryptHasher, ClientInfo, Clock, DisplayName,
+    Email, EventKind, EventStore, InputErrors, IssuedSession, LoginActivity, NewSession, NewUser,
+    Password, PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session, SessionLength,
+    SessionPolicy, SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey,
+    ThrottlePolicy, ThrottleState, ThrottleStore, User, UserId, UserStore,
 };
 
 /// The hash unknown emails are verified against, made once, at first need.
@@ -329,12 +329,14 @@ impl<S: AuthStore> AuthService<S> {
     pub async fn register_from(
         &self,
         form: Registration<'_>,
-        client: Option<IpAddr>,
+        client: impl Into<ClientInfo>,
     ) -> Result<IssuedSession, AuthError> {
-        let user = self.create_account(form, client).await?;
-        self.record(user.id, EventKind::Registered, Actor::Owner, client)
+        let client = client.into();
+        let user = self.create_account(form, client.addr).await?;
+        self.record(user.id, EventKind::Registered, Actor::Owner, &client)
             .await?;
-        self.start_session(user).await
+        self.start_session(user, client, SessionLength::Browser)
+            .await
     }
 
     /// Creates an account without logging it in (an operator's tool, an
@@ -396,21 +398,33 @@ impl<S: AuthStore> AuthService<S> {
             .map(|credentials| credentials.user))
     }
 
-    /// Ends one of `user`'s sessions, chosen by its digest (as
-    /// [`AuthService::list_sessions`] gives it). `false` if `user` has no
-    /// such session: a digest of someone else's session ends nothing.
+    /// Ends one of `user`'s sessions, named by its
+    /// [`handle`](crate::TokenDigest::handle) (as a page listing
+    /// [`AuthService::list_sessions`] shows it), and records it in the
+    /// history from `client`. `false` if `user` has no such session: the
+    /// handle of someone else's session ends nothing.
     pub async fn revoke_session(
         &self,
         user: UserId,
-        session: &TokenDigest,
+        handle: &str,
+        client: impl Into<ClientInfo>,
     ) -> Result<bool, AuthError> {
         let store = &self.inner.store;
-        let theirs = store
-            .list_user_sessions(user)
-            .await?
-            .iter()
-            .any(|s| s.digest == *session);
-        Ok(theirs && store.delete_session(session).await?)
+        let sessions = store.list_user_sessions(user).await?;
+        let Some(session) = sessions.iter().find(|s| s.digest.handle() == handle) else {
+            return Ok(false);
+        };
+        if !store.delete_session(&session.digest).await? {
+            return Ok(false);
+        }
+        self.record(
+            user,
+            EventKind::SessionRevoked,
+            Actor::Owner,
+            &client.into(),
+        )
+        .await?;
+        Ok(true)
     }
 
     /// Checks an email and password and, if they match, starts a new session
@@ -419,6 +433,37 @@ impl<S: AuthStore> AuthService<S> {
     /// [`AuthService::login_from`] when the client's address is known.
     pub async fn login(&self, email: &str, password: &str) -> Result<IssuedSession, AuthError> {
         self.login_from(email, password, None).await
+    }
+
+    /// [`AuthService::login_from`] for a session of `length`:
+    /// [`SessionLength::Remembered`] when the user ticked "remember me".
+    pub async fn login_with(
+        &self,
+        email: &str,
+        password: &str,
+        client: impl Into<ClientInfo>,
+        length: SessionLength,
+    ) -> Result<IssuedSession, AuthError> {
+        let client = client.into();
+        let blank = InputErrors {
+            email: email
+                .trim()
+                .is_empty()
+                .then_some(crate::EmailError::Missing),
+            password: password.is_empty().then_some(PasswordError::Missing),
+            ..InputErrors::default()
+        };
+        if !blank.is_empty() {
+            return Err(blank.into());
+        }
+        let email = Email::parse(email).ok();
+        let keys = self.login_keys(email.as_ref(), client.addr);
+        let user = self
+            .checked(&keys, email.as_ref(), password, &client)
+            .await?;
+        self.record(user.id, EventKind::Login, Actor::Owner, &client)
+            .await?;
+        self.start_session(user, client, length).await
     }
 
     /// [`AuthService::login`], also throttled per client address.
@@ -433,31 +478,17 @@ impl<S: AuthStore> AuthService<S> {
     /// A success clears the account's count and gives the address back its
     /// one attempt (an attacker must not reset an address's count by
     /// logging into an account of their own).
+    /// The session lasts until the browser closes
+    /// ([`SessionLength::Browser`]); see [`AuthService::login_with`] for
+    /// "remember me".
     pub async fn login_from(
         &self,
         email: &str,
         password: &str,
-        client: Option<IpAddr>,
+        client: impl Into<ClientInfo>,
     ) -> Result<IssuedSession, AuthError> {
-        let blank = InputErrors {
-            email: email
-                .trim()
-                .is_empty()
-                .then_some(crate::EmailError::Missing),
-            password: password.is_empty().then_some(PasswordError::Missing),
-            ..InputErrors::default()
-        };
-        if !blank.is_empty() {
-            return Err(blank.into());
-        }
-        let email = Email::parse(email).ok();
-        let keys = self.login_keys(email.as_ref(), client);
-        let user = self
-            .checked(&keys, email.as_ref(), password, client)
-            .await?;
-        self.record(user.id, EventKind::Login, Actor::Owner, client)
-            .await?;
-        self.start_session(user).await
+        self.login_with(email, password, client, SessionLength::Browser)
+            .await
     }
 
     /// Adds an event to `user`'s history, at the clock's time.
@@ -466,14 +497,14 @@ impl<S: AuthStore> AuthService<S> {
         user: UserId,
         kind: EventKind,
         actor: Actor,
-        client: Option<IpAddr>,
+        client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let event = AccountEvent {
             user_id: user,
             kind,
             at: self.now(),
             actor,
-            client,
+            client: client.clone(),
         };
         Ok(self.inner.store.record_event(&event).await?)
     }
@@ -498,7 +529,7 @@ impl<S: AuthStore> AuthService<S> {
         keys: &[Counter],
         email: Option<&Email>,
         password: &str,
-        client: Option<IpAddr>,
+        client: &ClientInfo,
     ) -> Result<User, AuthError> {
         let window = self.inner.throttle.window;
         let reserved = self.reserve_attempts(keys, window).await?;
@@ -647,28 +678,61 @@ impl<S: AuthStore> AuthService<S> {
             return Ok(None);
         };
         let now = self.now();
-        let policy = &self.inner.sessions;
-        if policy.is_expired(now, record.last_seen_at, record.expires_at) {
+        let mut times = record.times;
+        if times.has_ended(now) {
             self.inner.store.delete_session(&digest).await?;
             return Ok(None);
         }
-        let mut last_seen_at = record.last_seen_at;
-        if now - last_seen_at >= policy.touch_interval() {
+        if now - times.last_seen_at >= self.inner.sessions.touch_interval() {
             self.inner.store.touch_session(&digest, now).await?;
-            last_seen_at = now;
+            times.last_seen_at = now;
         }
         Ok(Some(Session {
             user: record.user,
-            created_at: record.created_at,
-            last_seen_at,
-            expires_at: record.expires_at,
+            times,
         }))
     }
 
-    /// Ends the session `token` names, everywhere: the token stops working
-    /// even if it was copied. `false` if there was no such session.
-    pub async fn logout(&self, token: &SessionToken) -> Result<bool, AuthError> {
+    /// Whether `session` must have its password entered again
+    /// ([`AuthService::reauthenticate`]) before a sensitive action: the
+    /// last entry is [`SessionPolicy::reauthenticate_after`] old or more. A
+    /// remembered session of last month has its cookie, not its owner's
+    /// recent word.
+    pub fn needs_reauthentication(&self, session: &Session) -> bool {
+        self.now() - session.times.authenticated_at >= self.inner.sessions.reauthenticate_after
+    }
+
+    /// Ends the session `token` names without recording anything: for a
+    /// browser that logs in again, whose old session the new one replaces.
+    /// `false` if there was no such session.
+    pub async fn end_session(&self, token: &SessionToken) -> Result<bool, AuthError> {
         Ok(self.inner.store.delete_session(&token.digest()).await?)
+    }
+
+    /// Ends the session `token` names, everywhere: the token stops working
+    /// even if it was copied. Recorded in the account's history, from
+    /// `client`. `false` if there was no such session.
+    pub async fn logout(
+        &self,
+        token: &SessionToken,
+        client: impl Into<ClientInfo>,
+    ) -> Result<bool, AuthError> {
+        let store = &self.inner.store;
+        let digest = token.digest();
+        let Some(record) = store.find_session(&digest).await? else {
+            return Ok(false);
+        };
+        if !store.delete_session(&digest).await? {
+            return Ok(false);
+        }
+        self.record(
+            record.user.id,
+            EventKind::Logout,
+            Actor::Owner,
+            &client.into(),
+        )
+        .await?;
+        Ok(true)
     }
 
     /// Ends every session of `user`, except `keep` if given ("log out
@@ -689,9 +753,8 @@ impl<S: AuthStore> AuthService<S> {
     /// The live sessions of `user`, most recently used first.
     pub async fn list_sessions(&self, user: UserId) -> Result<Vec<SessionSummary>, AuthError> {
         let now = self.now();
-        let policy = &self.inner.sessions;
         let mut sessions = self.inner.store.list_user_sessions(user).await?;
-        sessions.retain(|s| !policy.is_expired(now, s.last_seen_at, s.expires_at));
+        sessions.retain(|s| !s.times.has_ended(now));
         Ok(sessions)
     }
 
@@ -703,48 +766,62 @@ impl<S: AuthStore> AuthService<S> {
         &self,
         token: &SessionToken,
         password: &str,
+        client: impl Into<ClientInfo>,
     ) -> Result<u64, AuthError> {
-        let user = self.reauthenticate(token, password).await?;
+        let client = client.into();
+        let user = self.reauthenticate(token, password, &client).await?;
         let ended = self.revoke_sessions(user.id, Some(token)).await?;
         if ended > 0 {
-            self.record(user.id, EventKind::SessionsEnded, Actor::Owner, None)
+            self.record(user.id, EventKind::SessionsEnded, Actor::Owner, &client)
                 .await?;
         }
         Ok(ended)
     }
 
-    /// The token's account, if `password` is its password; throttled like a
-    /// login.
-    async fn reauthenticate(
+    /// Checks the password of the token's account again, and records it as
+    /// the session's latest password entry (so
+    /// [`AuthService::needs_reauthentication`] is `false` for a while).
+    /// Throttled like a login, per account: a wrong password counts, and is
+    /// recorded as a failed login from `client`, so a stolen session cannot
+    /// be used to guess the password quickly. Returns the account.
+    pub async fn reauthenticate(
         &self,
         token: &SessionToken,
         password: &str,
+        client: impl Into<ClientInfo>,
     ) -> Result<User, AuthError> {
+        let client = client.into();
         let user = self
             .authenticate(token)
             .await?
             .ok_or(AuthError::InvalidCredentials)?
             .user;
         let keys = self.login_keys(Some(&user.email), None);
-        self.checked(&keys, Some(&user.email), password, None).await
+        let user = self
+            .checked(&keys, Some(&user.email), password, &client)
+            .await?;
+        self.inner
+            .store
+            .record_authentication(&token.digest(), self.now())
+            .await?;
+        Ok(user)
     }
 
     /// Deletes the token's account, after checking its password again (so a
-    /// stolen session cannot), with every session and its history; its
-    /// email can be registered again. A wrong password counts against the
-    /// account's login throttle. One [`EventKind::Deleted`] event, naming
-    /// only the account's id, is kept.
+    /// stolen session cannot), with every session and its whole history:
+    /// nothing of the account is left in the store, and its email can be
+    /// registered again. A wrong password counts against the account's
+    /// login throttle. Returns the deleted account's id, for the caller's
+    /// log.
     pub async fn delete_own_account(
         &self,
         token: &SessionToken,
         password: &str,
-    ) -> Result<(), AuthError> {
-        let user = self.reauthenticate(token, password).await?;
-        if self.inner.store.delete_user(user.id).await? {
-            self.record(user.id, EventKind::Deleted, Actor::Owner, None)
-                .await?;
-        }
-        Ok(())
+        client: impl Into<ClientInfo>,
+    ) -> Result<UserId, AuthError> {
+        let user = self.reauthenticate(token, password, client).await?;
+        self.inner.store.delete_user(user.id).await?;
+        Ok(user.id)
     }
 
     /// Changes the password of the session's account after checking the
@@ -757,8 +834,10 @@ impl<S: AuthStore> AuthService<S> {
         token: &SessionToken,
         current: &str,
         new: &str,
+        client: impl Into<ClientInfo>,
     ) -> Result<(), AuthError> {
-        let user = self.reauthenticate(token, current).await?;
+        let client = client.into();
+        let user = self.reauthenticate(token, current, &client).await?;
         let new = self.new_password_for(&user, new)?;
         let hash = self.inner.hashes.hash(new).await?;
         self.inner
@@ -766,7 +845,7 @@ impl<S: AuthStore> AuthService<S> {
             .update_password_hash(user.id, &hash)
             .await?;
         self.revoke_sessions(user.id, Some(token)).await?;
-        self.record(user.id, EventKind::PasswordChanged, Actor::Owner, None)
+        self.record(user.id, EventKind::PasswordChanged, Actor::Owner, &client)
             .await
     }
 
@@ -776,9 +855,7 @@ impl<S: AuthStore> AuthService<S> {
     pub async fn purge_expired(&self) -> Result<Purged, AuthError> {
         let now = self.now();
         let store = &self.inner.store;
-        let sessions = store
-            .delete_expired_sessions(now, now - self.inner.sessions.idle_timeout)
-            .await?;
+        let sessions = store.delete_expired_sessions(now).await?;
         // Keep records through a whole lock, so the doubling is remembered,
         // and through a whole registration window.
         let stale = now - self.inner.throttle.retention();
@@ -823,10 +900,16 @@ impl<S: AuthStore> AuthService<S> {
         &self.inner.throttle
     }
 
-    async fn start_session(&self, user: User) -> Result<IssuedSession, AuthError> {
+    async fn start_session(
+        &self,
+        user: User,
+        client: ClientInfo,
+        length: SessionLength,
+    ) -> Result<IssuedSession, AuthError> {
         let token = SessionToken::generate()?;
         let now = self.now();
-        let expires_at = now + self.inner.sessions.absolute_timeout;
+        let (idle_timeout, absolute_timeout) = self.inner.sessions.timeouts(length);
+        let expires_at = now + absolute_timeout;
         self.inner
             .store
             .create_session(NewSession {
@@ -834,6 +917,8 @@ impl<S: AuthStore> AuthService<S> {
                 user_id: user.id,
                 created_at: now,
                 expires_at,
+                idle_timeout,
+                client,
             })
             .await?;
         Ok(IssuedSession {
@@ -841,6 +926,7 @@ impl<S: AuthStore> AuthService<S> {
             token,
             created_at: now,
             expires_at,
+            length,
         })
     }
 }

@@ -92,6 +92,20 @@ impl TokenDigest {
     pub const fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// A name for the session to put in a page or a form ("log out that
+    /// session"): 32 hex digits of a second, domain-separated SHA-256 of
+    /// the digest, so a page never shows the key a store files the session
+    /// under. The same digest always has the same handle.
+    pub fn handle(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"auth-core session handle:");
+        hasher.update(self.0);
+        hasher.finalize()[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
 }
 
 impl fmt::Debug for TokenDigest {
@@ -114,15 +128,28 @@ pub(crate) fn debug_digest(
     write!(f, "…)")
 }
 
-/// How long sessions live. The defaults are OWASP ASVS level 2's (§3.3.2):
-/// a session ends after 30 minutes without use and 12 hours after login,
-/// whichever comes first.
+/// How long sessions live, and how recently the password must have been
+/// entered for a sensitive action.
+///
+/// The defaults for an ordinary session are OWASP ASVS level 2's (§3.3.2):
+/// it ends after 30 minutes without use and 12 hours after login, whichever
+/// comes first. A session the user asked to be remembered
+/// ([`SessionLength::Remembered`]) lasts up to 30 days, and ends after 7
+/// days without use; it is a revocable row like any other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionPolicy {
-    /// A session unused for this long has ended.
+    /// An ordinary session unused for this long has ended.
     pub idle_timeout: Duration,
-    /// A session this old has ended, however busy.
+    /// An ordinary session this old has ended, however busy.
     pub absolute_timeout: Duration,
+    /// A remembered session unused for this long has ended.
+    pub remembered_idle_timeout: Duration,
+    /// A remembered session this old has ended, however busy.
+    pub remembered_absolute_timeout: Duration,
+    /// How long after the password was last entered in a session a
+    /// sensitive action may go ahead without asking for it again (see
+    /// [`Session::authenticated_at`]). Ten minutes by default.
+    pub reauthenticate_after: Duration,
 }
 
 impl Default for SessionPolicy {
@@ -130,6 +157,9 @@ impl Default for SessionPolicy {
         Self {
             idle_timeout: Duration::minutes(30),
             absolute_timeout: Duration::hours(12),
+            remembered_idle_timeout: Duration::days(7),
+            remembered_absolute_timeout: Duration::days(30),
+            reauthenticate_after: Duration::minutes(10),
         }
     }
 }
@@ -143,14 +173,52 @@ impl SessionPolicy {
         (self.idle_timeout / 10_i32).min(Duration::minutes(1))
     }
 
-    /// Whether a session with these times has ended at `now`.
-    pub fn is_expired(
-        &self,
-        now: OffsetDateTime,
-        last_seen_at: OffsetDateTime,
-        expires_at: OffsetDateTime,
-    ) -> bool {
-        now >= expires_at || now >= last_seen_at + self.idle_timeout
+    /// The idle and absolute timeouts of a new session of `length`.
+    pub fn timeouts(&self, length: SessionLength) -> (Duration, Duration) {
+        match length {
+            SessionLength::Browser => (self.idle_timeout, self.absolute_timeout),
+            SessionLength::Remembered => (
+                self.remembered_idle_timeout,
+                self.remembered_absolute_timeout,
+            ),
+        }
+    }
+}
+
+/// How long a new session is meant to last: the "remember me" choice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SessionLength {
+    /// Until the browser closes (a cookie without an expiry), and at most
+    /// [`SessionPolicy::absolute_timeout`].
+    #[default]
+    Browser,
+    /// Across browser restarts, up to
+    /// [`SessionPolicy::remembered_absolute_timeout`].
+    Remembered,
+}
+
+/// A session's times: what decides whether it is still live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimes {
+    /// When the session was created (the login).
+    pub created_at: OffsetDateTime,
+    /// When the session was last recorded as used, to within
+    /// [`SessionPolicy::touch_interval`].
+    pub last_seen_at: OffsetDateTime,
+    /// When the session ends however busy it is.
+    pub expires_at: OffsetDateTime,
+    /// How long the session may go unused, fixed when it was created.
+    pub idle_timeout: Duration,
+    /// When the account's password was last entered in this session: at
+    /// login, or later to confirm a sensitive action.
+    pub authenticated_at: OffsetDateTime,
+}
+
+impl SessionTimes {
+    /// Whether the session has ended at `now`: past its absolute end, or
+    /// unused for its idle timeout.
+    pub fn has_ended(&self, now: OffsetDateTime) -> bool {
+        now >= self.expires_at || now >= self.last_seen_at + self.idle_timeout
     }
 }
 
@@ -160,13 +228,8 @@ impl SessionPolicy {
 pub struct Session {
     /// Whose session it is.
     pub user: User,
-    /// When the session was created (the login).
-    pub created_at: OffsetDateTime,
-    /// When the session was last used, to within
-    /// [`SessionPolicy::touch_interval`].
-    pub last_seen_at: OffsetDateTime,
-    /// When the session ends however busy it is.
-    pub expires_at: OffsetDateTime,
+    /// Its times; `last_seen_at` as of this request.
+    pub times: SessionTimes,
 }
 
 /// A session just created by a registration or login: the token to hand to
@@ -182,11 +245,14 @@ pub struct IssuedSession {
     pub created_at: OffsetDateTime,
     /// When the session ends however busy it is.
     pub expires_at: OffsetDateTime,
+    /// Whether it should outlive the browser: a persistent cookie for
+    /// [`SessionLength::Remembered`], a browser-session cookie otherwise.
+    pub length: SessionLength,
 }
 
 impl IssuedSession {
     /// How long the session lasts at most, in whole seconds: the `Max-Age`
-    /// for the cookie that carries the token.
+    /// for a persistent cookie that carries the token.
     pub fn max_age(&self) -> std::time::Duration {
         let seconds = (self.expires_at - self.created_at).whole_seconds();
         std::time::Duration::from_secs(seconds.try_into().unwrap_or(0))
@@ -231,11 +297,36 @@ mod tests {
     fn expiry_is_idle_or_absolute() {
         let policy = SessionPolicy::default();
         let t0 = OffsetDateTime::UNIX_EPOCH;
-        let expires = t0 + policy.absolute_timeout;
-        assert!(!policy.is_expired(t0 + Duration::minutes(29), t0, expires));
-        assert!(policy.is_expired(t0 + Duration::minutes(30), t0, expires));
-        let recent = expires - Duration::minutes(1);
-        assert!(policy.is_expired(expires, recent, expires));
+        let (idle_timeout, absolute) = policy.timeouts(SessionLength::Browser);
+        let times = SessionTimes {
+            created_at: t0,
+            last_seen_at: t0,
+            expires_at: t0 + absolute,
+            idle_timeout,
+            authenticated_at: t0,
+        };
+        assert!(!times.has_ended(t0 + Duration::minutes(29)));
+        assert!(times.has_ended(t0 + Duration::minutes(30)));
+        let busy = SessionTimes {
+            last_seen_at: times.expires_at - Duration::minutes(1),
+            ..times
+        };
+        assert!(busy.has_ended(times.expires_at));
         assert_eq!(policy.touch_interval(), Duration::minutes(1));
+        let (idle, absolute) = policy.timeouts(SessionLength::Remembered);
+        assert_eq!((idle, absolute), (Duration::days(7), Duration::days(30)));
+    }
+
+    #[test]
+    fn handles_are_stable_and_hide_the_digest() {
+        let token = SessionToken::generate().unwrap();
+        let handle = token.digest().handle();
+        assert_eq!(handle.len(), 32);
+        assert_eq!(handle, token.digest().handle());
+        let digest_hex: String = token.digest().as_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_ne!(handle, digest_hex);
     }
 }

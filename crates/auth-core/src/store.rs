@@ -19,11 +19,11 @@
 use std::future::Future;
 
 use thiserror::Error;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::{
-    AccountEvent, DisplayName, Email, PasswordHash, ThrottleKey, ThrottleState, TokenDigest, User,
-    UserId,
+    AccountEvent, ClientInfo, DisplayName, Email, PasswordHash, SessionTimes, ThrottleKey,
+    ThrottleState, TokenDigest, User, UserId,
 };
 
 /// A boxed error from a store's driver.
@@ -86,12 +86,12 @@ pub struct AccountSummary {
     /// Its most recent [`EventKind::Login`](crate::EventKind::Login) still
     /// in its history.
     pub last_login_at: Option<OffsetDateTime>,
-    /// How many of its sessions are live: not past `expires_at`, and used
-    /// after the idle cutoff the caller gave.
+    /// How many of its sessions are live at the time the caller gave.
     pub live_sessions: u64,
 }
 
-/// A session about to be created. Its `last_seen_at` starts at `created_at`.
+/// A session about to be created. Its `last_seen_at` and
+/// `authenticated_at` start at `created_at`.
 #[derive(Debug, Clone)]
 pub struct NewSession {
     /// The digest of the token the client will hold.
@@ -102,6 +102,10 @@ pub struct NewSession {
     pub created_at: OffsetDateTime,
     /// When it ends however busy it is.
     pub expires_at: OffsetDateTime,
+    /// How long it may go unused (whole seconds).
+    pub idle_timeout: Duration,
+    /// The client that logged in, kept to show the account's owner.
+    pub client: ClientInfo,
 }
 
 /// A stored session with its account, as one lookup returns it.
@@ -109,12 +113,8 @@ pub struct NewSession {
 pub struct SessionRecord {
     /// Whose session it is.
     pub user: User,
-    /// When it was created.
-    pub created_at: OffsetDateTime,
-    /// When it was last recorded as used.
-    pub last_seen_at: OffsetDateTime,
-    /// When it ends however busy it is.
-    pub expires_at: OffsetDateTime,
+    /// Its times.
+    pub times: SessionTimes,
 }
 
 /// One of an account's sessions, as listed for its owner.
@@ -122,12 +122,10 @@ pub struct SessionRecord {
 pub struct SessionSummary {
     /// The session's digest (to tell the current one apart).
     pub digest: TokenDigest,
-    /// When it was created (the login).
-    pub created_at: OffsetDateTime,
-    /// When it was last recorded as used.
-    pub last_seen_at: OffsetDateTime,
-    /// When it ends however busy it is.
-    pub expires_at: OffsetDateTime,
+    /// Its times.
+    pub times: SessionTimes,
+    /// The client that logged in.
+    pub client: ClientInfo,
 }
 
 /// Accounts. Times are kept to whole seconds.
@@ -208,12 +206,21 @@ pub trait SessionStore: Send + Sync {
         keep: Option<&TokenDigest>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Deletes every session that ended by `now`: past `expires_at`, or last
-    /// used at or before `idle_cutoff`. Returns how many were deleted.
+    /// Records that the account's password was entered again in the
+    /// session at `at`; never moves `authenticated_at` backwards. `false` if
+    /// there is no such session.
+    fn record_authentication(
+        &self,
+        digest: &TokenDigest,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes every session that ended by `now`: past `expires_at`, or
+    /// unused since `now` minus its own idle timeout. Returns how many were
+    /// deleted.
     fn delete_expired_sessions(
         &self,
         now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
@@ -221,14 +228,13 @@ pub trait SessionStore: Send + Sync {
 pub trait AccountStore: Send + Sync {
     /// Up to `limit` accounts with ids above `after` (all, if `None`), in
     /// increasing id order: page through every account by passing the last
-    /// id of each page as the next `after`. A session counts as live if
-    /// `expires_at > now` and `last_seen_at > idle_cutoff`.
+    /// id of each page as the next `after`. A session counts as live if it
+    /// has not ended at `now` (see [`SessionTimes::has_ended`]).
     fn list_accounts(
         &self,
         after: Option<UserId>,
         limit: u32,
         now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
     ) -> impl Future<Output = Result<Vec<AccountSummary>, StoreError>> + Send;
 
     /// The account with `id`, summarised as by
@@ -237,7 +243,6 @@ pub trait AccountStore: Send + Sync {
         &self,
         id: UserId,
         now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<AccountSummary>, StoreError>> + Send;
 
     /// Marks an enabled account disabled since `at`. `false` if there is no

@@ -101,6 +101,8 @@ async fn a_session_made_while_disabled_opens_nothing_even_after_enabling() {
             user_id: user.id,
             created_at: now,
             expires_at: now + Duration::hours(1),
+            idle_timeout: Duration::minutes(30),
+            client: Default::default(),
         })
         .await
         .unwrap();
@@ -370,7 +372,7 @@ async fn wrong_passwords_are_recorded_and_counted_until_the_next_login() {
     );
     let failed = &f.auth.history(id, 10).await.unwrap()[1];
     assert_eq!(
-        (failed.kind, failed.client),
+        (failed.kind, failed.client.addr),
         (EventKind::LoginFailed, client)
     );
 

@@ -143,9 +143,9 @@ async fn login_refuses_blank_fields_and_overlong_passwords_without_hashing() {
 async fn logout_revokes_the_token_everywhere() {
     let f = fixture();
     let issued = f.auth.register(ADA).await.unwrap();
-    assert!(f.auth.logout(&issued.token).await.unwrap());
+    assert!(f.auth.logout(&issued.token, None).await.unwrap());
     assert!(f.auth.authenticate(&issued.token).await.unwrap().is_none());
-    assert!(!f.auth.logout(&issued.token).await.unwrap());
+    assert!(!f.auth.logout(&issued.token, None).await.unwrap());
 }
 
 #[tokio::test]
@@ -186,18 +186,18 @@ async fn change_password_checks_the_old_one_and_ends_other_sessions() {
         .unwrap();
     assert!(matches!(
         f.auth
-            .change_password(&here.token, "wrong guess", "difference engine")
+            .change_password(&here.token, "wrong guess", "difference engine", None)
             .await,
         Err(AuthError::InvalidCredentials)
     ));
     assert!(matches!(
         f.auth
-            .change_password(&here.token, "analytical engine", "short")
+            .change_password(&here.token, "analytical engine", "short", None)
             .await,
         Err(AuthError::InvalidInput(_))
     ));
     f.auth
-        .change_password(&here.token, "analytical engine", "difference engine")
+        .change_password(&here.token, "analytical engine", "difference engine", None)
         .await
         .unwrap();
     assert!(f.auth.authenticate(&here.token).await.unwrap().is_some());
@@ -354,12 +354,14 @@ async fn live_sessions_are_listed_and_others_can_be_ended_with_the_password() {
     assert_eq!(listed.len(), 2);
 
     assert!(matches!(
-        f.auth.revoke_other_sessions(&here.token, "wrong").await,
+        f.auth
+            .revoke_other_sessions(&here.token, "wrong", None)
+            .await,
         Err(AuthError::InvalidCredentials)
     ));
     assert_eq!(
         f.auth
-            .revoke_other_sessions(&here.token, "analytical engine")
+            .revoke_other_sessions(&here.token, "analytical engine", None)
             .await
             .unwrap(),
         2,

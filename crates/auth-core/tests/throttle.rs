@@ -237,13 +237,13 @@ async fn a_wrong_current_password_counts_against_the_account() {
     for _ in 0..5 {
         let wrong = f
             .auth
-            .change_password(&session.token, "guess", "a brand new password")
+            .change_password(&session.token, "guess", "a brand new password", None)
             .await;
         assert!(matches!(wrong, Err(AuthError::InvalidCredentials)));
     }
     let locked = f
         .auth
-        .change_password(&session.token, RIGHT, "a brand new password")
+        .change_password(&session.token, RIGHT, "a brand new password", None)
         .await;
     assert!(matches!(locked, Err(AuthError::Throttled { .. })));
 }

@@ -2,11 +2,11 @@
 //! Both schemas use the same column names and types (integers for ids and
 //! times), so one `FromRow` derive serves SQLite and PostgreSQL.
 
-use auth_core::time::OffsetDateTime;
+use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
-    AccountEvent, AccountSummary, Actor, DisplayName, Email, EventKind, PasswordHash,
-    SessionRecord, SessionSummary, StoreError, ThrottleState, TokenDigest, User, UserCredentials,
-    UserId,
+    AccountEvent, AccountSummary, Actor, ClientInfo, Device, DisplayName, Email, EventKind,
+    PasswordHash, SessionRecord, SessionSummary, SessionTimes, StoreError, ThrottleState,
+    TokenDigest, User, UserCredentials, UserId,
 };
 
 #[derive(sqlx::FromRow)]
@@ -41,7 +41,15 @@ pub(crate) struct EventRow {
     kind: String,
     at: i64,
     operator: Option<String>,
+    #[sqlx(flatten)]
+    client: ClientRow,
+}
+
+/// The client columns of sessions and events.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClientRow {
     client_addr: Option<String>,
+    device: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -51,6 +59,8 @@ pub(crate) struct SessionRow {
     session_created_at: i64,
     last_seen_at: i64,
     expires_at: i64,
+    idle_timeout: i64,
+    authenticated_at: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -59,6 +69,10 @@ pub(crate) struct SessionSummaryRow {
     created_at: i64,
     last_seen_at: i64,
     expires_at: i64,
+    idle_timeout: i64,
+    authenticated_at: i64,
+    #[sqlx(flatten)]
+    client: ClientRow,
 }
 
 #[derive(sqlx::FromRow)]
@@ -125,13 +139,7 @@ impl TryFrom<EventRow> for AccountEvent {
     fn try_from(row: EventRow) -> Result<Self, StoreError> {
         let kind = EventKind::parse(&row.kind)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown event kind {:?}", row.kind)))?;
-        let client = row
-            .client_addr
-            .map(|addr| {
-                addr.parse()
-                    .map_err(|_| StoreError::Corrupt(format!("event address {addr:?}")))
-            })
-            .transpose()?;
+        let client = row.client.try_into()?;
         Ok(AccountEvent {
             user_id: UserId::new(row.user_id),
             kind,
@@ -148,9 +156,31 @@ impl TryFrom<SessionRow> for SessionRecord {
     fn try_from(row: SessionRow) -> Result<Self, StoreError> {
         Ok(SessionRecord {
             user: row.user.try_into()?,
-            created_at: time(row.session_created_at)?,
-            last_seen_at: time(row.last_seen_at)?,
-            expires_at: time(row.expires_at)?,
+            times: SessionTimes {
+                created_at: time(row.session_created_at)?,
+                last_seen_at: time(row.last_seen_at)?,
+                expires_at: time(row.expires_at)?,
+                idle_timeout: Duration::seconds(row.idle_timeout),
+                authenticated_at: time(row.authenticated_at)?,
+            },
+        })
+    }
+}
+
+impl TryFrom<ClientRow> for ClientInfo {
+    type Error = StoreError;
+
+    fn try_from(row: ClientRow) -> Result<Self, StoreError> {
+        let addr = row
+            .client_addr
+            .map(|addr| {
+                addr.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("client address {addr:?}")))
+            })
+            .transpose()?;
+        Ok(ClientInfo {
+            addr,
+            device: row.device.as_deref().and_then(Device::new),
         })
     }
 }
@@ -181,9 +211,14 @@ impl TryFrom<SessionSummaryRow> for SessionSummary {
             .map_err(|_| StoreError::Corrupt("session digest is not 32 bytes".into()))?;
         Ok(SessionSummary {
             digest: TokenDigest::from_bytes(digest),
-            created_at: time(row.created_at)?,
-            last_seen_at: time(row.last_seen_at)?,
-            expires_at: time(row.expires_at)?,
+            times: SessionTimes {
+                created_at: time(row.created_at)?,
+                last_seen_at: time(row.last_seen_at)?,
+                expires_at: time(row.expires_at)?,
+                idle_timeout: Duration::seconds(row.idle_timeout),
+                authenticated_at: time(row.authenticated_at)?,
+            },
+            client: row.client.try_into()?,
         })
     }
 }

@@ -22,23 +22,33 @@ pub const UPDATE_PASSWORD_HASH: &str = "UPDATE users SET password_hash = $1 WHER
 
 /// Records a new session under its token digest.
 pub const INSERT_SESSION: &str = "INSERT INTO sessions \
-     (token_digest, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)";
+     (token_digest, user_id, created_at, last_seen_at, authenticated_at, expires_at, \
+      idle_timeout, client_addr, device) VALUES ($1, $2, $3, $3, $3, $4, $5, $6, $7)";
 
 /// A session and its account, by token digest: the query on every request
 /// with a session. A disabled account's sessions are not found.
 pub const SELECT_SESSION: &str = "SELECT u.id, u.email, u.name, u.created_at, \
-     s.created_at AS session_created_at, s.last_seen_at, s.expires_at \
+     s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.idle_timeout, \
+     s.authenticated_at \
      FROM sessions s JOIN users u ON u.id = s.user_id \
      WHERE s.token_digest = $1 AND u.disabled_at IS NULL";
 
 /// An account's sessions, most recently used first.
 pub const SELECT_USER_SESSIONS: &str = "SELECT token_digest, created_at, last_seen_at, \
-     expires_at FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC";
+     expires_at, idle_timeout, authenticated_at, client_addr, device \
+     FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC";
 
 /// Records that a session was used; never moves `last_seen_at` backwards
 /// when two requests race.
 pub const TOUCH_SESSION: &str =
     "UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2 AND last_seen_at < $1";
+
+/// Records that the password was entered again in a session; never moves
+/// `authenticated_at` backwards, and touches the row (so its count says
+/// whether the session exists) either way.
+pub const RECORD_AUTHENTICATION: &str = "UPDATE sessions SET authenticated_at = \
+     CASE WHEN authenticated_at < $1 THEN $1 ELSE authenticated_at END \
+     WHERE token_digest = $2";
 
 /// Ends one session (logout).
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_digest = $1";
@@ -50,14 +60,10 @@ pub const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1"
 pub const DELETE_USER_SESSIONS_EXCEPT: &str =
     "DELETE FROM sessions WHERE user_id = $1 AND token_digest <> $2";
 
-/// Deletes sessions past their absolute end. With the next statement, the
-/// purge of ended sessions: two statements, because SQLite scans the whole
-/// table for `expires_at <= $1 OR last_seen_at <= $2` but searches an
-/// index for each half.
-pub const DELETE_ENDED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
-
-/// Deletes sessions unused since `$1`.
-pub const DELETE_IDLE_SESSIONS: &str = "DELETE FROM sessions WHERE last_seen_at <= $1";
+/// Deletes sessions that ended by `$1`: past their absolute end, or unused
+/// for their own idle timeout.
+pub const DELETE_ENDED_SESSIONS: &str =
+    "DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at + idle_timeout <= $1";
 
 /// A throttle key's record (before every login).
 pub const SELECT_THROTTLE: &str = "SELECT failures, window_start, locked_until, lockouts \
@@ -93,27 +99,28 @@ pub const CLEAR_THROTTLE: &str = "DELETE FROM login_throttles WHERE key_digest =
 pub const DELETE_STALE_THROTTLES: &str =
     "DELETE FROM login_throttles WHERE window_start < $1 AND locked_until < $1";
 
-/// The start of both account summaries: `$1` is now, `$2` the idle cutoff
-/// (live sessions), `$3` the name of the login event kind.
+/// The start of both account summaries: `$1` is now (live sessions), `$2`
+/// the name of the login event kind.
 macro_rules! select_account_summaries {
     () => {
         "SELECT u.id, u.email, u.name, u.created_at, u.email_confirmed_at, u.disabled_at, \
          (SELECT max(e.at) FROM account_events e \
-          WHERE e.user_id = u.id AND e.kind = $3) AS last_login_at, \
+          WHERE e.user_id = u.id AND e.kind = $2) AS last_login_at, \
          (SELECT count(*) FROM sessions s \
-          WHERE s.user_id = u.id AND s.expires_at > $1 AND s.last_seen_at > $2) AS live_sessions \
+          WHERE s.user_id = u.id AND s.expires_at > $1 \
+          AND s.last_seen_at + s.idle_timeout > $1) AS live_sessions \
          FROM users u "
     };
 }
 
-/// A page of account summaries: ids above `$4`, at most `$5`.
+/// A page of account summaries: ids above `$3`, at most `$4`.
 pub const SELECT_ACCOUNTS: &str = concat!(
     select_account_summaries!(),
-    "WHERE u.id > $4 ORDER BY u.id LIMIT $5"
+    "WHERE u.id > $3 ORDER BY u.id LIMIT $4"
 );
 
-/// One account's summary, by id (`$4`).
-pub const SELECT_ACCOUNT: &str = concat!(select_account_summaries!(), "WHERE u.id = $4");
+/// One account's summary, by id (`$3`).
+pub const SELECT_ACCOUNT: &str = concat!(select_account_summaries!(), "WHERE u.id = $3");
 
 /// Disables an enabled account.
 pub const DISABLE_USER: &str =
@@ -131,10 +138,10 @@ pub const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
 
 /// Records an event of an account's history.
 pub const INSERT_EVENT: &str = "INSERT INTO account_events \
-     (user_id, kind, at, operator, client_addr) VALUES ($1, $2, $3, $4, $5)";
+     (user_id, kind, at, operator, client_addr, device) VALUES ($1, $2, $3, $4, $5, $6)";
 
 /// An account's most recent events, newest first.
-pub const SELECT_EVENTS: &str = "SELECT user_id, kind, at, operator, client_addr \
+pub const SELECT_EVENTS: &str = "SELECT user_id, kind, at, operator, client_addr, device \
      FROM account_events WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2";
 
 /// Deletes history past its retention.

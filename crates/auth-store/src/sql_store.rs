@@ -17,8 +17,8 @@
 
 use auth_core::time::OffsetDateTime;
 use auth_core::{
-    AccountEvent, AccountStore, AccountSummary, Email, EventKind, EventStore, NewSession, NewUser,
-    PasswordHash, SessionRecord, SessionStore, SessionSummary, StoreError, ThrottleKey,
+    AccountEvent, AccountStore, AccountSummary, Device, Email, EventKind, EventStore, NewSession,
+    NewUser, PasswordHash, SessionRecord, SessionStore, SessionSummary, StoreError, ThrottleKey,
     ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId, UserStore,
 };
 
@@ -107,11 +107,15 @@ impl UserStore for Store {
 
 impl SessionStore for Store {
     async fn create_session(&self, new: NewSession) -> Result<(), StoreError> {
+        let client_addr = new.client.addr.map(|ip| ip.to_string());
         on_pool!(self, pool => sqlx::query(sql::INSERT_SESSION)
             .bind(&new.digest.as_bytes()[..])
             .bind(new.user_id.get())
             .bind(timestamp(new.created_at))
             .bind(timestamp(new.expires_at))
+            .bind(new.idle_timeout.whole_seconds())
+            .bind(client_addr.as_deref())
+            .bind(new.client.device.as_ref().map(Device::as_str))
             .execute(pool)
             .await
             .map(|_| ()))
@@ -156,6 +160,20 @@ impl SessionStore for Store {
         .map_err(classify)
     }
 
+    async fn record_authentication(
+        &self,
+        digest: &TokenDigest,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let updated = on_pool!(self, pool => sqlx::query(sql::RECORD_AUTHENTICATION)
+            .bind(timestamp(at))
+            .bind(&digest.as_bytes()[..])
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        Ok(updated.map_err(classify)? > 0)
+    }
+
     async fn delete_session(&self, digest: &TokenDigest) -> Result<bool, StoreError> {
         let deleted = on_pool!(self, pool => sqlx::query(sql::DELETE_SESSION)
             .bind(&digest.as_bytes()[..])
@@ -182,26 +200,13 @@ impl SessionStore for Store {
         .map_err(classify)
     }
 
-    async fn delete_expired_sessions(
-        &self,
-        now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
-        // Two statements: SQLite scans the whole table for the two
-        // conditions joined by OR, but searches an index for each.
-        let mut deleted = 0;
-        for (statement, cutoff) in [
-            (sql::DELETE_ENDED_SESSIONS, now),
-            (sql::DELETE_IDLE_SESSIONS, idle_cutoff),
-        ] {
-            deleted += on_pool!(self, pool => sqlx::query(statement)
-                .bind(timestamp(cutoff))
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected()))
-            .map_err(classify)?;
-        }
-        Ok(deleted)
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::DELETE_ENDED_SESSIONS)
+            .bind(timestamp(now))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(classify)
     }
 }
 
@@ -289,12 +294,10 @@ impl AccountStore for Store {
         after: Option<UserId>,
         limit: u32,
         now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
     ) -> Result<Vec<AccountSummary>, StoreError> {
         let after = after.map_or(i64::MIN, UserId::get);
         on_pool!(self, pool => sqlx::query_as::<_, rows::AccountSummaryRow>(sql::SELECT_ACCOUNTS)
             .bind(timestamp(now))
-            .bind(timestamp(idle_cutoff))
             .bind(EventKind::Login.as_str())
             .bind(after)
             .bind(i64::from(limit))
@@ -310,11 +313,9 @@ impl AccountStore for Store {
         &self,
         id: UserId,
         now: OffsetDateTime,
-        idle_cutoff: OffsetDateTime,
     ) -> Result<Option<AccountSummary>, StoreError> {
         on_pool!(self, pool => sqlx::query_as::<_, rows::AccountSummaryRow>(sql::SELECT_ACCOUNT)
             .bind(timestamp(now))
-            .bind(timestamp(idle_cutoff))
             .bind(EventKind::Login.as_str())
             .bind(id.get())
             .fetch_optional(pool)
@@ -366,13 +367,14 @@ impl AccountStore for Store {
 
 impl EventStore for Store {
     async fn record_event(&self, event: &AccountEvent) -> Result<(), StoreError> {
-        let client = event.client.map(|ip| ip.to_string());
+        let client = event.client.addr.map(|ip| ip.to_string());
         on_pool!(self, pool => sqlx::query(sql::INSERT_EVENT)
             .bind(event.user_id.get())
             .bind(event.kind.as_str())
             .bind(timestamp(event.at))
             .bind(event.actor.operator())
             .bind(client.as_deref())
+            .bind(event.client.device.as_ref().map(Device::as_str))
             .execute(pool)
             .await
             .map(|_| ()))

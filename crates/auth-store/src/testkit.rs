@@ -25,9 +25,9 @@ use std::future::Future;
 
 use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
-    AccountEvent, Actor, AuthStore, DisplayName, Email, EventKind, NewSession, NewUser,
-    PasswordHash, SessionStore, StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest,
-    User, UserId, UserStore,
+    AccountEvent, Actor, AuthStore, ClientInfo, Device, DisplayName, Email, EventKind, NewSession,
+    NewUser, PasswordHash, SessionStore, StoreError, ThrottleKey, ThrottleState, ThrottleStore,
+    TokenDigest, User, UserId, UserStore,
 };
 
 /// What a store must be for the suite to exercise it: an
@@ -66,6 +66,8 @@ where
         a_users_sessions_are_listed_most_recent_first,
         ended_sessions_are_purged,
         a_session_needs_an_existing_user,
+        sessions_keep_their_client_and_timeouts,
+        password_entries_move_forward_only,
         failures_are_counted_per_key_in_a_window,
         an_ended_window_starts_over,
         a_lock_is_kept_until_cleared,
@@ -105,6 +107,9 @@ fn digest(n: u8) -> TokenDigest {
     TokenDigest::from_bytes([n; 32])
 }
 
+/// The idle timeout of the sessions [`session`] makes.
+const IDLE: Duration = Duration::minutes(30);
+
 async fn session(
     store: &impl SessionStore,
     n: u8,
@@ -118,6 +123,8 @@ async fn session(
             user_id: user,
             created_at,
             expires_at,
+            idle_timeout: IDLE,
+            client: ClientInfo::default(),
         })
         .await
         .expect("create session");
@@ -263,10 +270,18 @@ async fn sessions_are_found_with_their_user(store: impl ConformantStore) {
         found.user, ada,
         "find_session returns the session's account"
     );
-    assert_eq!(found.created_at, t0(), "the session keeps its created_at");
-    assert_eq!(found.last_seen_at, t0(), "last seen starts at creation");
     assert_eq!(
-        found.expires_at, expires,
+        found.times.created_at,
+        t0(),
+        "the session keeps its created_at"
+    );
+    assert_eq!(
+        found.times.last_seen_at,
+        t0(),
+        "last seen starts at creation"
+    );
+    assert_eq!(
+        found.times.expires_at, expires,
         "the session keeps its expires_at"
     );
     assert!(
@@ -295,12 +310,12 @@ async fn touching_moves_last_seen_forward_only(store: impl ConformantStore) {
         .unwrap();
     let found = store.find_session(&digest(1)).await.unwrap().unwrap();
     assert_eq!(
-        found.last_seen_at,
+        found.times.last_seen_at,
         t0() + Duration::minutes(5),
         "touch_session moved last_seen_at to the later time, never back"
     );
     assert_eq!(
-        found.created_at,
+        found.times.created_at,
         t0(),
         "touch_session leaves created_at alone"
     );
@@ -400,17 +415,17 @@ async fn a_users_sessions_are_listed_most_recent_first(store: impl ConformantSto
         "Ada's only, most recent first"
     );
     assert_eq!(
-        listed[0].created_at,
+        listed[0].times.created_at,
         t0(),
         "list_user_sessions gives each session's created_at"
     );
     assert_eq!(
-        listed[0].last_seen_at,
+        listed[0].times.last_seen_at,
         t0() + Duration::minutes(5),
         "list_user_sessions gives each session's last_seen_at"
     );
     assert_eq!(
-        listed[0].expires_at, expires,
+        listed[0].times.expires_at, expires,
         "list_user_sessions gives each session's expires_at"
     );
     let nobody = UserId::new(ada.id.get().max(bob.id.get()) + 1000);
@@ -425,16 +440,28 @@ async fn ended_sessions_are_purged(store: impl ConformantStore) {
     let hour = Duration::hours(1);
     session(&store, 1, ada.id, t0(), t0() + hour).await; // live
     session(&store, 2, ada.id, t0(), t0() + Duration::seconds(10)).await; // past its end
-    session(&store, 3, ada.id, t0() - Duration::minutes(10), t0() + hour).await; // idle
+    session(&store, 3, ada.id, t0() - IDLE, t0() + hour).await; // idle
+                                                                // Remembered: unused for a day, within its own week.
+    store
+        .create_session(NewSession {
+            digest: digest(4),
+            user_id: ada.id,
+            created_at: t0() - Duration::days(1),
+            expires_at: t0() + Duration::days(29),
+            idle_timeout: Duration::days(7),
+            client: ClientInfo::default(),
+        })
+        .await
+        .unwrap();
     let now = t0() + Duration::seconds(10);
-    let idle_cutoff = t0() - Duration::minutes(5);
     assert_eq!(
-        store
-            .delete_expired_sessions(now, idle_cutoff)
-            .await
-            .unwrap(),
+        store.delete_expired_sessions(now).await.unwrap(),
         2,
         "delete_expired_sessions deletes the ended and the idle, and counts them"
+    );
+    assert!(
+        store.find_session(&digest(4)).await.unwrap().is_some(),
+        "a session idle for less than its own idle timeout survives the purge"
     );
     assert!(
         store.find_session(&digest(1)).await.unwrap().is_some(),
@@ -450,6 +477,91 @@ async fn ended_sessions_are_purged(store: impl ConformantStore) {
     );
 }
 
+async fn sessions_keep_their_client_and_timeouts(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let client = ClientInfo {
+        addr: Some("2001:db8::7".parse().expect("an address")),
+        device: Device::new("Firefox on Linux ✓"),
+    };
+    store
+        .create_session(NewSession {
+            digest: digest(1),
+            user_id: ada.id,
+            created_at: t0(),
+            expires_at: t0() + Duration::days(30),
+            idle_timeout: Duration::days(7),
+            client: client.clone(),
+        })
+        .await
+        .unwrap();
+    let found = store.find_session(&digest(1)).await.unwrap().unwrap();
+    assert_eq!(
+        found.times.idle_timeout,
+        Duration::days(7),
+        "find_session gives the session's own idle timeout"
+    );
+    assert_eq!(
+        found.times.authenticated_at,
+        t0(),
+        "the password was last entered at login"
+    );
+    let listed = store.list_user_sessions(ada.id).await.unwrap();
+    assert_eq!(
+        listed[0].client, client,
+        "list_user_sessions gives the client (address and device) that logged in"
+    );
+    assert_eq!(listed[0].times, found.times, "listing and lookup agree");
+    session(&store, 2, ada.id, t0(), t0() + Duration::hours(1)).await;
+    let listed = store.list_user_sessions(ada.id).await.unwrap();
+    let anonymous = listed.iter().find(|s| s.digest == digest(2)).unwrap();
+    assert_eq!(
+        anonymous.client,
+        ClientInfo::default(),
+        "a session without a known client lists none"
+    );
+    let summary = store
+        .account_summary(ada.id, t0() + Duration::days(6))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        summary.live_sessions, 1,
+        "after six quiet days only the session with a week's idle timeout is live"
+    );
+}
+
+async fn password_entries_move_forward_only(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    session(&store, 1, ada.id, t0(), t0() + Duration::hours(12)).await;
+    let later = t0() + Duration::minutes(20);
+    assert!(
+        store
+            .record_authentication(&digest(1), later)
+            .await
+            .unwrap(),
+        "record_authentication finds the session"
+    );
+    assert!(
+        store
+            .record_authentication(&digest(1), t0() + Duration::minutes(5))
+            .await
+            .unwrap(),
+        "an older entry still finds the session"
+    );
+    let found = store.find_session(&digest(1)).await.unwrap().unwrap();
+    assert_eq!(
+        found.times.authenticated_at, later,
+        "record_authentication moved authenticated_at forward, never back"
+    );
+    assert!(
+        !store
+            .record_authentication(&digest(9), later)
+            .await
+            .unwrap(),
+        "an unknown session is reported as such"
+    );
+}
+
 async fn a_session_needs_an_existing_user(store: impl ConformantStore) {
     let nobody = UserId::new(987_654_321);
     let result = store
@@ -458,6 +570,8 @@ async fn a_session_needs_an_existing_user(store: impl ConformantStore) {
             user_id: nobody,
             created_at: t0(),
             expires_at: t0() + Duration::hours(1),
+            idle_timeout: IDLE,
+            client: ClientInfo::default(),
         })
         .await;
     assert!(result.is_err(), "a session for a missing user was stored");
@@ -633,7 +747,7 @@ fn event(user: UserId, kind: EventKind, at: OffsetDateTime) -> AccountEvent {
         kind,
         at,
         actor: Actor::Owner,
-        client: None,
+        client: ClientInfo::default(),
     }
 }
 
@@ -709,7 +823,7 @@ async fn accounts_are_listed_in_pages_with_their_activity(store: impl Conformant
     }
     let ada = users[0].id;
     let now = t0() + Duration::hours(1);
-    let idle_cutoff = now - Duration::minutes(30);
+    let idle_cutoff = now - IDLE;
     // Live; past its absolute end; idle; live.
     session(&store, 1, ada, t0(), now + Duration::hours(1)).await;
     session(&store, 2, ada, t0(), now).await;
@@ -730,10 +844,7 @@ async fn accounts_are_listed_in_pages_with_their_activity(store: impl Conformant
     }
     store.disable_user(users[1].id, t0()).await.unwrap();
 
-    let first = store
-        .list_accounts(None, 2, now, idle_cutoff)
-        .await
-        .unwrap();
+    let first = store.list_accounts(None, 2, now).await.unwrap();
     let ids: Vec<_> = first.iter().map(|a| a.user.id).collect();
     assert_eq!(
         ids,
@@ -760,19 +871,19 @@ async fn accounts_are_listed_in_pages_with_their_activity(store: impl Conformant
     assert_eq!(first[1].last_login_at, None);
     assert_eq!(first[1].live_sessions, 0);
     let rest = store
-        .list_accounts(Some(users[1].id), 10, now, idle_cutoff)
+        .list_accounts(Some(users[1].id), 10, now)
         .await
         .unwrap();
     let ids: Vec<_> = rest.iter().map(|a| a.user.id).collect();
     let expected: Vec<_> = users[2..].iter().map(|u| u.id).collect();
     assert_eq!(ids, expected, "the next page starts after the id given");
     assert_eq!(
-        store.account_summary(ada, now, idle_cutoff).await.unwrap(),
+        store.account_summary(ada, now).await.unwrap(),
         Some(first[0].clone()),
         "account_summary gives what list_accounts gives"
     );
     assert!(store
-        .account_summary(UserId::new(users[4].id.get() + 1000), now, idle_cutoff)
+        .account_summary(UserId::new(users[4].id.get() + 1000), now)
         .await
         .unwrap()
         .is_none());
@@ -818,11 +929,14 @@ async fn events_come_back_newest_first_and_are_purged(store: impl ConformantStor
     let ada = create(&store, "ada@example.com", "Ada").await;
     let by_operator = AccountEvent {
         actor: Actor::Operator("root".into()),
-        client: Some("2001:db8::7".parse().unwrap()),
+        client: Some("2001:db8::7".parse::<std::net::IpAddr>().unwrap()).into(),
         ..event(ada.id, EventKind::Disabled, t0() + Duration::minutes(1))
     };
     let from_site = AccountEvent {
-        client: Some("192.0.2.7".parse().unwrap()),
+        client: ClientInfo::new(
+            Some("192.0.2.7".parse().unwrap()),
+            Some("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"),
+        ),
         ..event(ada.id, EventKind::Login, t0())
     };
     store.record_event(&from_site).await.unwrap();

@@ -6,7 +6,9 @@ use std::error::Error;
 use std::future::Future;
 use std::net::SocketAddr;
 
-use auth_core::{AuthError, AuthService, BcryptHasher, IssuedSession, Registration, SessionToken};
+use auth_core::{
+    AuthError, AuthService, BcryptHasher, IssuedSession, Registration, SessionLength, SessionToken,
+};
 use auth_store::{PoolOptions, Store};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, Method, StatusCode};
@@ -122,8 +124,11 @@ impl SessionCookie {
 
     fn set(self, jar: CookieJar, issued: &IssuedSession) -> CookieJar {
         let mut cookie = self.build(issued.token.expose_secret().to_owned());
-        // Gone from the browser when the session's absolute timeout ends it.
-        cookie.set_max_age(issued.max_age().try_into().ok());
+        // A remembered session's cookie goes when its absolute timeout ends
+        // it; any other is a browser-session cookie, gone with the browser.
+        if issued.length == SessionLength::Remembered {
+            cookie.set_max_age(issued.max_age().try_into().ok());
+        }
         jar.add(cookie)
     }
 
@@ -291,11 +296,15 @@ fn logged_in(state: &AppState, jar: CookieJar, issued: &IssuedSession) -> Respon
     (jar, Redirect::to("/protected")).into_response()
 }
 
-async fn logout(State(state): State<AppState>, jar: CookieJar) -> Result<Response, AppError> {
+async fn logout(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+) -> Result<Response, AppError> {
     // Deleting the session server-side is what logs out: a copy of the
-    // cookie stops working too.
+    // cookie stops working too. The client goes into the account's history.
     if let Some(token) = state.cookie.token(&jar) {
-        state.auth.logout(&token).await?;
+        state.auth.logout(&token, client.ip()).await?;
     }
     Ok((state.cookie.clear(jar), Redirect::to("/")).into_response())
 }

@@ -97,9 +97,21 @@ pub fn details(
         };
         let from = event
             .client
+            .addr
             .map(|ip| format!(" from {ip}"))
             .unwrap_or_default();
-        writeln!(out, "  {}  {}{by}{from}", when(event.at), event.kind)?;
+        let device = event
+            .client
+            .device
+            .as_ref()
+            .map(|device| format!(" ({device})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}  {}{by}{from}{device}",
+            when(event.at),
+            event.kind
+        )?;
     }
     Ok(())
 }

@@ -82,6 +82,16 @@ impl CookiePolicy {
         cookie
     }
 
+    /// A cookie like [`CookiePolicy::cookie`] that the browser forgets when
+    /// it closes: no `Max-Age`, no `Expires` (said explicitly, since
+    /// Rocket's private cookies otherwise get an `Expires` a week away).
+    pub fn browser_session_cookie(self, name: CookieName, value: String) -> Cookie<'static> {
+        let mut cookie = self.cookie(name, value);
+        // `None` is the cookie crate's `Expiration::Session`.
+        cookie.set_expires(None::<OffsetDateTime>);
+        cookie
+    }
+
     /// Tells the browser to forget the private cookie `name`.
     pub fn remove_private(self, jar: &CookieJar<'_>, name: CookieName) {
         jar.remove_private(self.cookie(name, String::new()));

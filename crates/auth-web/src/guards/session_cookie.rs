@@ -1,6 +1,6 @@
 //! The cookie that carries a session token.
 
-use auth_core::{IssuedSession, SessionToken};
+use auth_core::{IssuedSession, SessionLength, SessionToken};
 use rocket::http::CookieJar;
 use rocket::request::{self, FromRequest, Request};
 
@@ -10,7 +10,8 @@ use crate::guards::cookie_policy::{CookieName, CookiePolicy};
 /// authenticated with the secret key) with the site's [`CookiePolicy`]
 /// (`HttpOnly` so scripts cannot read it, `SameSite=Lax` so other sites
 /// cannot send it with their forms, `Secure` and `__Host-session` over
-/// HTTPS), expiring with the session.
+/// HTTPS). A remembered session's cookie expires with the session; any
+/// other is a browser-session cookie, gone when the browser closes.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionCookie {
     policy: CookiePolicy,
@@ -51,13 +52,17 @@ impl SessionCookie {
 
     /// Hands a new session to the browser.
     pub fn set(self, jar: &CookieJar<'_>, issued: &IssuedSession) {
-        let max_age = auth_core::time::Duration::try_from(issued.max_age()).unwrap_or_default();
-        jar.add_private(self.policy.cookie_for(
-            Self::NAME,
-            issued.token.expose_secret().to_owned(),
-            issued.created_at,
-            max_age,
-        ));
+        let token = issued.token.expose_secret().to_owned();
+        let cookie = match issued.length {
+            SessionLength::Remembered => {
+                let max_age =
+                    auth_core::time::Duration::try_from(issued.max_age()).unwrap_or_default();
+                self.policy
+                    .cookie_for(Self::NAME, token, issued.created_at, max_age)
+            }
+            _ => self.policy.browser_session_cookie(Self::NAME, token),
+        };
+        jar.add_private(cookie);
     }
 
     /// Tells the browser to forget its session cookie.

@@ -25,7 +25,7 @@ impl SignIn<'_> {
     /// Gives the browser `issued`.
     pub async fn begin(self, issued: &IssuedSession) -> Result<(), AppError> {
         if let Some(previous) = &self.previous {
-            self.auth.logout(previous).await?;
+            self.auth.end_session(previous).await?;
         }
         self.cookie.set(self.jar, issued);
         CsrfToken::rotate(self.jar, self.cookie.policy())?;

@@ -5,7 +5,10 @@
 //! `name`, `created_at`, `email_confirmed_at`, `disabled_at`,
 //! `last_login_at` (RFC 3339 in UTC, or null) and `live_sessions`; with
 //! its history, `history`, the most recent events first, each with `at`,
-//! `kind`, `operator` (null when the account's owner acted) and `client`.
+//! `kind`, `operator` (null when the account's owner acted), `client` (the
+//! address) and `device`. The export adds the live `sessions`, each with
+//! `created_at`, `last_seen_at`, `expires_at`, `client`, `device` and
+//! `current`.
 
 use auth_core::time::format_description::well_known::Rfc3339;
 use auth_core::time::OffsetDateTime;
@@ -34,6 +37,7 @@ pub struct EventJson<'a> {
     kind: &'static str,
     operator: Option<&'a str>,
     client: Option<String>,
+    device: Option<&'a str>,
 }
 
 /// RFC 3339, UTC, whole seconds.
@@ -67,7 +71,8 @@ impl<'a> AccountJson<'a> {
                     at: when(event.at),
                     kind: event.kind.as_str(),
                     operator: event.actor.operator(),
-                    client: event.client.map(|ip| ip.to_string()),
+                    client: event.client.addr.map(|ip| ip.to_string()),
+                    device: event.client.device.as_ref().map(|d| d.as_str()),
                 })
                 .collect(),
         );
@@ -77,21 +82,25 @@ impl<'a> AccountJson<'a> {
 
 /// One of the account's sessions in the export.
 #[derive(Serialize)]
-pub struct SessionJson {
+pub struct SessionJson<'a> {
     created_at: String,
     last_seen_at: String,
     expires_at: String,
+    client: Option<String>,
+    device: Option<&'a str>,
     /// The session the export was made from.
     current: bool,
 }
 
-impl SessionJson {
-    /// The session's times, and whether it is the current one.
-    pub fn new(session: &SessionSummary, current: bool) -> Self {
+impl<'a> SessionJson<'a> {
+    /// The session's times and client, and whether it is the current one.
+    pub fn new(session: &'a SessionSummary, current: bool) -> Self {
         Self {
-            created_at: when(session.created_at),
-            last_seen_at: when(session.last_seen_at),
-            expires_at: when(session.expires_at),
+            created_at: when(session.times.created_at),
+            last_seen_at: when(session.times.last_seen_at),
+            expires_at: when(session.times.expires_at),
+            client: session.client.addr.map(|ip| ip.to_string()),
+            device: session.client.device.as_ref().map(|d| d.as_str()),
             current,
         }
     }
@@ -105,5 +114,5 @@ pub struct ExportJson<'a> {
     /// The account, with its history.
     pub account: AccountJson<'a>,
     /// Its live sessions.
-    pub sessions: Vec<SessionJson>,
+    pub sessions: Vec<SessionJson<'a>>,
 }

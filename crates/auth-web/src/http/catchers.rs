@@ -12,8 +12,9 @@ use rocket_dyn_templates::{context, Template};
 
 use crate::guards::local_path::LocalPath;
 use crate::guards::session_cookie::SessionCookie;
+use crate::guards::NeedsReauthentication;
 use crate::http::page::Page;
-use crate::routes::login;
+use crate::routes::{account, login};
 
 /// Every catcher.
 pub fn all() -> Vec<Catcher> {
@@ -21,23 +22,32 @@ pub fn all() -> Vec<Catcher> {
 }
 
 /// A login-required route was asked for without a live session: to the
-/// login page, which comes back here afterwards.
+/// login page, which comes back here afterwards. A sensitive page asked
+/// for by a session whose password entry is not recent: to the page that
+/// confirms the password, which comes back here too.
 #[catch(401)]
 pub fn login_required(req: &Request<'_>) -> Flash<Redirect> {
+    // Only a page can be returned to; after a refused form post, the
+    // login page leads to the default place.
+    let next = (req.method() == Method::Get)
+        .then(|| LocalPath::parse(&req.uri().to_string()))
+        .flatten();
+    let next = next.as_ref().map(LocalPath::as_str);
+    if NeedsReauthentication::of(req) {
+        return Flash::new(
+            Redirect::to(uri!(account::confirm_form(next = next))),
+            "info",
+            "Please enter your password again to continue.",
+        );
+    }
     // The session guard's own removal of a dead cookie was reset when the
     // request turned into an error; remove it again.
     let cookie = SessionCookie::of(req);
     if cookie.token(req.cookies()).is_some() {
         cookie.clear(req.cookies());
     }
-    // Only a page can be returned to; after a refused form post, the
-    // login page leads to the default place.
-    let next = (req.method() == Method::Get)
-        .then(|| LocalPath::parse(&req.uri().to_string()))
-        .flatten();
-    let target = uri!(login::form(next = next.as_ref().map(LocalPath::as_str)));
     Flash::new(
-        Redirect::to(target),
+        Redirect::to(uri!(login::form(next = next))),
         "info",
         "Please log in to see this page.",
     )

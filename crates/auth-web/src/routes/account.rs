@@ -1,7 +1,11 @@
-//! The account page: details, password change, and the account's sessions.
+//! The account page: details, password change, the account's sessions one
+//! by one, its history, the export, deletion, and the page that confirms
+//! the password before a sensitive page.
 
 use auth_core::time::OffsetDateTime;
-use auth_core::{AccountEvent, Actor, AuthError, EventKind, SessionSummary};
+use auth_core::{
+    AccountEvent, Actor, AuthError, ClientInfo, EventKind, SessionPolicy, SessionSummary,
+};
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
@@ -11,8 +15,9 @@ use rocket_dyn_templates::{context, Template};
 use serde::Serialize;
 
 use crate::guards::form_field::TextField;
+use crate::guards::local_path::LocalPath;
 use crate::guards::session_cookie::SessionCookie;
-use crate::guards::{CsrfForm, CsrfToken, CurrentUser};
+use crate::guards::{Client, CsrfForm, CsrfToken, CurrentUser, RecentLogin};
 use crate::http::account_json::{AccountJson, ExportJson, SessionJson};
 use crate::http::error::AppError;
 use crate::http::page::Page;
@@ -27,6 +32,9 @@ pub(crate) fn routes() -> Vec<Route> {
         export,
         change_password,
         end_other_sessions,
+        end_session,
+        confirm_form,
+        confirm,
         confirm_delete,
         delete
     ]
@@ -53,10 +61,23 @@ pub struct PasswordForm {
     new_password: TextField,
 }
 
-/// "Log out all other sessions": the password again, and the token.
+/// "Log out all other sessions", deletion: the password again.
 #[derive(FromForm)]
 pub struct ReauthForm {
     password: TextField,
+}
+
+/// The password again, before going on to `next`.
+#[derive(FromForm)]
+pub struct ConfirmForm {
+    password: TextField,
+    next: TextField,
+}
+
+/// One session's "log out" button: the session's handle.
+#[derive(FromForm)]
+pub struct SessionForm {
+    session: TextField,
 }
 
 /// How the password-change form words the service's refusals.
@@ -83,7 +104,43 @@ const END_OTHER_SESSIONS: FormWording = FormWording {
 struct SessionView {
     created: String,
     last_seen: String,
+    device: String,
+    address: String,
+    /// Kept across browser restarts ("remember me").
+    remembered: bool,
     current: bool,
+    /// What its "log out" button posts.
+    handle: String,
+}
+
+impl SessionView {
+    fn new(session: &SessionSummary, current: bool, policy: &SessionPolicy) -> Self {
+        let times = &session.times;
+        Self {
+            created: when(times.created_at),
+            last_seen: when(times.last_seen_at),
+            device: device_of(&session.client),
+            address: address_of(&session.client),
+            remembered: times.idle_timeout > policy.idle_timeout,
+            current,
+            handle: session.digest.handle(),
+        }
+    }
+}
+
+/// The device as the pages word it.
+fn device_of(client: &ClientInfo) -> String {
+    client
+        .device
+        .as_ref()
+        .map_or_else(|| "Unknown device".to_owned(), ToString::to_string)
+}
+
+/// The address as the pages word it.
+fn address_of(client: &ClientInfo) -> String {
+    client
+        .addr
+        .map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string())
 }
 
 #[derive(Serialize)]
@@ -104,6 +161,7 @@ struct EventView {
     at: String,
     what: &'static str,
     from: String,
+    device: Option<String>,
     warning: bool,
 }
 
@@ -118,19 +176,21 @@ impl EventView {
             EventKind::PasswordChanged => "Password changed",
             EventKind::PasswordSet => "Password set by an operator",
             EventKind::SessionsEnded => "Other sessions logged out",
+            EventKind::Logout => "Logged out",
+            EventKind::SessionRevoked => "Another session logged out",
             EventKind::Disabled => "Account disabled by an operator",
             EventKind::Enabled => "Account enabled by an operator",
             _ => event.kind.as_str(),
         };
-        let from = match (&event.actor, event.client) {
-            (Actor::Operator(_), _) => "the site's operators".to_owned(),
-            (Actor::Owner, Some(ip)) => ip.to_string(),
-            (Actor::Owner, None) => "an unknown address".to_owned(),
+        let from = match &event.actor {
+            Actor::Operator(_) => "the site's operators".to_owned(),
+            Actor::Owner => address_of(&event.client),
         };
         Self {
             at: when(event.at),
             what,
             from,
+            device: event.client.device.as_ref().map(ToString::to_string),
             warning: event.kind == EventKind::LoginFailed,
         }
     }
@@ -160,15 +220,12 @@ async fn render(
     errors: FieldErrors,
 ) -> Result<Template, AppError> {
     let this = user.token.digest();
+    let policy = auth.session_policy();
     let sessions = auth
         .list_sessions(user.user().id)
         .await?
         .iter()
-        .map(|s: &SessionSummary| SessionView {
-            created: when(s.created_at),
-            last_seen: when(s.last_seen_at),
-            current: s.digest == this,
-        })
+        .map(|s| SessionView::new(s, s.digest == this, policy))
         .collect();
     let account = user.user();
     let activity = auth.login_activity(account.id).await?;
@@ -188,9 +245,11 @@ async fn render(
 
 /// The account's data as a JSON file, for its owner to keep or take
 /// elsewhere (GDPR art. 20): the account, its history and its live
-/// sessions; never a password hash or a token.
+/// sessions; never a password hash or a token. Personal data: it asks for
+/// the password again when the session's last entry is not recent.
 #[get("/account/export")]
-pub async fn export(user: CurrentUser, auth: &State<Auth>) -> Result<JsonDownload, AppError> {
+pub async fn export(user: RecentLogin, auth: &State<Auth>) -> Result<JsonDownload, AppError> {
+    let user = user.0;
     let id = user.user().id;
     // The session was just found, so the account exists; if it went in the
     // meantime, there is nothing to export.
@@ -248,12 +307,18 @@ pub async fn show(
 pub async fn change_password(
     form: CsrfForm<PasswordForm>,
     user: CurrentUser,
+    client: Client,
     page: Page<'_>,
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
     let form = form.0;
     let outcome = auth
-        .change_password(&user.token, &form.current_password, &form.new_password)
+        .change_password(
+            &user.token,
+            &form.current_password,
+            &form.new_password,
+            client.0,
+        )
         .await
         .map(|()| {
             "Your password has been changed, and your other sessions have been logged out."
@@ -268,11 +333,12 @@ pub async fn change_password(
 pub async fn end_other_sessions(
     form: CsrfForm<ReauthForm>,
     user: CurrentUser,
+    client: Client,
     page: Page<'_>,
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
     let outcome = auth
-        .revoke_other_sessions(&user.token, &form.0.password)
+        .revoke_other_sessions(&user.token, &form.0.password, client.0)
         .await
         .map(|ended| match ended {
             0 => "There were no other sessions to log out.".to_owned(),
@@ -280,6 +346,91 @@ pub async fn end_other_sessions(
             n => format!("Logged out {n} other sessions."),
         });
     answer(outcome, &END_OTHER_SESSIONS, page, &user, auth).await
+}
+
+/// Logs out one session of the account, by its handle: another browser
+/// the owner no longer uses or does not recognise. A handle that names no
+/// session of theirs (someone else's, or one already ended) ends nothing.
+#[post("/account/sessions/end", data = "<form>")]
+pub async fn end_session(
+    form: CsrfForm<SessionForm>,
+    user: CurrentUser,
+    client: Client,
+    auth: &State<Auth>,
+) -> Result<Flash<Redirect>, AppError> {
+    let ended = auth
+        .revoke_session(user.user().id, form.0.session.trim(), client.0)
+        .await?;
+    let back = Redirect::to(format!("{}#sessions", uri!(show)));
+    Ok(if ended {
+        Flash::success(back, "That session has been logged out.")
+    } else {
+        Flash::error(back, "That session had already ended.")
+    })
+}
+
+/// How the confirmation form words the service's refusals.
+const CONFIRM: FormWording = FormWording {
+    credentials_field: "password",
+    wrong_credentials: "That is not your password.",
+    new_password_field: "password",
+    blank: Some("Enter your password."),
+    too_many: "Too many wrong passwords.",
+    paused: "this",
+};
+
+#[derive(Serialize)]
+struct ConfirmView<'a> {
+    next: Option<&'a str>,
+    errors: FieldErrors,
+}
+
+/// "Confirm it's you": the password again, before a sensitive page.
+#[get("/account/confirm?<next>")]
+pub fn confirm_form(_user: CurrentUser, page: Page<'_>, next: Option<&str>) -> Template {
+    let next = next.and_then(LocalPath::parse);
+    page.render(
+        "confirm",
+        ConfirmView {
+            next: next.as_ref().map(LocalPath::as_str),
+            errors: FieldErrors::default(),
+        },
+    )
+}
+
+/// Checks the password (throttled like a login), records the entry in the
+/// session, and goes on to `next` (a local path) or the account page.
+#[post("/account/confirm", data = "<form>")]
+pub async fn confirm(
+    form: CsrfForm<ConfirmForm>,
+    user: CurrentUser,
+    client: Client,
+    page: Page<'_>,
+    auth: &State<Auth>,
+) -> Result<Reply, AppError> {
+    let form = form.0;
+    let next = LocalPath::parse(&form.next);
+    let refusal = match auth
+        .reauthenticate(&user.token, &form.password, client.0)
+        .await
+    {
+        Ok(_) => {
+            let target = match &next {
+                Some(next) => next.as_str().to_owned(),
+                None => uri!(show).to_string(),
+            };
+            return Ok(Reply::Redirect(Flash::success(
+                Redirect::to(target),
+                "Thank you. You can go ahead.",
+            )));
+        }
+        Err(error) => Refusal::of(error, &CONFIRM)?,
+    };
+    let view = ConfirmView {
+        next: next.as_ref().map(LocalPath::as_str),
+        errors: refusal.errors().clone(),
+    };
+    Ok(refusal.reply(page.render("confirm", view)))
 }
 
 /// How the deletion form words the service's refusals.
@@ -300,13 +451,19 @@ pub fn confirm_delete(_user: CurrentUser, page: Page<'_>) -> Template {
 pub async fn delete(
     form: CsrfForm<ReauthForm>,
     user: CurrentUser,
+    client: Client,
     page: Page<'_>,
     auth: &State<Auth>,
     cookie: SessionCookie,
     jar: &CookieJar<'_>,
 ) -> Result<Reply, AppError> {
-    let refusal = match auth.delete_own_account(&user.token, &form.0.password).await {
-        Ok(()) => {
+    let deleted = auth
+        .delete_own_account(&user.token, &form.0.password, client.0)
+        .await;
+    let refusal = match deleted {
+        Ok(id) => {
+            // The account's history went with it; the log keeps the fact.
+            log::info!("Account {} deleted by its owner", id.get());
             cookie.clear(jar);
             CsrfToken::rotate(jar, cookie.policy())?;
             return Ok(Reply::Redirect(Flash::success(

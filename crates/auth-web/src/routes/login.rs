@@ -1,5 +1,6 @@
 //! Logging in.
 
+use auth_core::SessionLength;
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
@@ -9,7 +10,7 @@ use serde::Serialize;
 
 use crate::guards::form_field::TextField;
 use crate::guards::local_path::LocalPath;
-use crate::guards::{ClientAddr, CsrfForm, SignIn};
+use crate::guards::{Client, CsrfForm, SignIn};
 use crate::http::error::AppError;
 use crate::http::page::Page;
 use crate::http::reply::{FieldErrors, FormWording, Refusal, Reply};
@@ -29,6 +30,19 @@ pub struct LoginForm {
     email: TextField,
     password: TextField,
     next: TextField,
+    /// The "remember me" checkbox: `on` when ticked, absent otherwise.
+    remember: TextField,
+}
+
+impl LoginForm {
+    /// How long the session should last: remembered only when the box was
+    /// ticked; any other value is taken as not.
+    fn length(&self) -> SessionLength {
+        match self.remember.trim() {
+            "on" | "true" | "1" | "yes" => SessionLength::Remembered,
+            _ => SessionLength::Browser,
+        }
+    }
 }
 
 /// How the login form words the service's refusals.
@@ -45,17 +59,29 @@ const WORDING: FormWording = FormWording {
 struct FormView<'a> {
     email: &'a str,
     next: Option<&'a str>,
+    remember: bool,
+    /// How long "remember me" keeps the session, for its hint.
+    remember_days: i64,
     errors: FieldErrors,
+}
+
+/// Whole days a remembered session lasts at most.
+fn remember_days(auth: &Auth) -> i64 {
+    auth.session_policy()
+        .remembered_absolute_timeout
+        .whole_days()
+        .max(1)
 }
 
 /// The form. An unsafe `next` is dropped here, so it never reaches the page.
 #[get("/login?<next>")]
-pub fn form(page: Page<'_>, next: Option<&str>) -> Template {
+pub fn form(page: Page<'_>, next: Option<&str>, auth: &State<Auth>) -> Template {
     let next = next.and_then(LocalPath::parse);
     page.render(
         "login",
         FormView {
             next: next.as_ref().map(LocalPath::as_str),
+            remember_days: remember_days(auth),
             ..FormView::default()
         },
     )
@@ -69,12 +95,16 @@ pub async fn submit(
     form: CsrfForm<LoginForm>,
     page: Page<'_>,
     sign_in: SignIn<'_>,
-    client: ClientAddr,
+    client: Client,
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
     let form = form.0;
     let next = LocalPath::parse(&form.next);
-    let refusal = match auth.login_from(&form.email, &form.password, client.0).await {
+    let length = form.length();
+    let refusal = match auth
+        .login_with(&form.email, &form.password, client.0, length)
+        .await
+    {
         Ok(issued) => {
             sign_in.begin(&issued).await?;
             let download = uri!(protected::download).to_string();
@@ -97,6 +127,8 @@ pub async fn submit(
     let view = FormView {
         email: form.email.trim(),
         next: next.as_ref().map(LocalPath::as_str),
+        remember: length == SessionLength::Remembered,
+        remember_days: remember_days(auth),
         errors: refusal.errors().clone(),
     };
     Ok(refusal.reply(page.render("login", view)))

@@ -9,7 +9,7 @@ use rocket::{get, post, routes, uri, Route, State};
 use rocket_dyn_templates::{context, Template};
 
 use crate::guards::session_cookie::SessionCookie;
-use crate::guards::{CsrfForm, CsrfToken, NoFields};
+use crate::guards::{Client, CsrfForm, CsrfToken, NoFields};
 use crate::http::error::AppError;
 use crate::http::page::Page;
 use crate::routes::home;
@@ -31,6 +31,7 @@ pub fn confirm(page: Page<'_>) -> Template {
 pub async fn submit(
     _form: CsrfForm<NoFields>,
     auth: &State<Auth>,
+    client: Client,
     cookie: SessionCookie,
     jar: &CookieJar<'_>,
 ) -> Result<Flash<Redirect>, AppError> {
@@ -38,7 +39,7 @@ pub async fn submit(
     cookie.clear(jar);
     CsrfToken::rotate(jar, cookie.policy())?;
     if let Some(token) = token {
-        auth.logout(&token).await?;
+        auth.logout(&token, client.0).await?;
     }
     Ok(Flash::success(
         Redirect::to(uri!(home::index)),

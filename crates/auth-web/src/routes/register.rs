@@ -9,7 +9,7 @@ use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::guards::form_field::TextField;
-use crate::guards::{ClientAddr, CsrfForm, SignIn};
+use crate::guards::{Client, CsrfForm, SignIn};
 use crate::http::error::AppError;
 use crate::http::page::Page;
 use crate::http::reply::{FieldErrors, FormWording, Refusal, Reply};
@@ -61,7 +61,7 @@ pub async fn submit(
     form: CsrfForm<RegisterForm>,
     page: Page<'_>,
     sign_in: SignIn<'_>,
-    client: ClientAddr,
+    client: Client,
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
     let form = form.0;

@@ -129,6 +129,13 @@ pub struct AppConfig {
     pub session_idle_timeout: u64,
     /// Seconds after login when a session ends however busy.
     pub session_absolute_timeout: u64,
+    /// Seconds a session logged in with "remember me" may go unused.
+    pub remembered_idle_timeout: u64,
+    /// Seconds after login when a remembered session ends however busy.
+    pub remembered_absolute_timeout: u64,
+    /// Seconds after the password was last entered in a session before a
+    /// sensitive page (the export, security settings) asks for it again.
+    pub reauthenticate_after: u64,
     /// Public assets, served under `/static`.
     pub static_dir: RelativePathBuf,
     /// Files served only to logged-in users (never under `static_dir`).
@@ -270,6 +277,9 @@ impl Default for AppConfig {
             hash_concurrency: None,
             session_idle_timeout: seconds_of(policy.idle_timeout),
             session_absolute_timeout: seconds_of(policy.absolute_timeout),
+            remembered_idle_timeout: seconds_of(policy.remembered_idle_timeout),
+            remembered_absolute_timeout: seconds_of(policy.remembered_absolute_timeout),
+            reauthenticate_after: seconds_of(policy.reauthenticate_after),
             static_dir: PathBuf::from("static").into(),
             files_dir: PathBuf::from("files").into(),
             secret_key_file: None,
@@ -325,6 +335,12 @@ impl AppConfig {
         for (setting, value) in [
             ("session_idle_timeout", self.session_idle_timeout),
             ("session_absolute_timeout", self.session_absolute_timeout),
+            ("remembered_idle_timeout", self.remembered_idle_timeout),
+            (
+                "remembered_absolute_timeout",
+                self.remembered_absolute_timeout,
+            ),
+            ("reauthenticate_after", self.reauthenticate_after),
         ] {
             if value == 0 {
                 return Err(InvalidSetting::new(
@@ -337,6 +353,9 @@ impl AppConfig {
         Ok(SessionPolicy {
             idle_timeout: seconds(self.session_idle_timeout),
             absolute_timeout: seconds(self.session_absolute_timeout),
+            remembered_idle_timeout: seconds(self.remembered_idle_timeout),
+            remembered_absolute_timeout: seconds(self.remembered_absolute_timeout),
+            reauthenticate_after: seconds(self.reauthenticate_after),
         })
     }
 }

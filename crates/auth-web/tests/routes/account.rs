@@ -5,6 +5,9 @@ use crate::common::{app, expect_page, location, logged_in, TestApp};
 
 const RIGHT: &str = "analytical engine";
 
+/// How each session of the account page's list begins.
+const SESSION_ROW: &str = r#"<td><span class="device">"#;
+
 async fn with_ada() -> TestApp {
     let app = app().await;
     app.register("ada@example.com", "Ada Lovelace", RIGHT).await;
@@ -38,8 +41,8 @@ async fn the_account_page_shows_the_details_and_every_session() {
     let _phone = app.other_browser("ada@example.com", RIGHT).await;
     let html = app.page("/account").await;
     assert!(html.contains("Ada Lovelace") && html.contains("ada@example.com"));
-    assert_eq!(html.matches("<tr><td>").count(), 2, "two sessions listed");
-    assert_eq!(html.matches("This browser").count(), 1);
+    assert_eq!(html.matches(SESSION_ROW).count(), 2, "two sessions listed");
+    assert_eq!(html.matches("This device").count(), 1);
 }
 
 #[tokio::test]
@@ -110,7 +113,7 @@ async fn other_sessions_end_after_the_password_is_entered_again() {
     assert_eq!(location(&ended), Some("/account"));
     let (_, html) = app.get("/account").await;
     assert!(html.contains("Logged out 2 other sessions."));
-    assert_eq!(html.matches("<tr><td>").count(), 1);
+    assert_eq!(html.matches(SESSION_ROW).count(), 1);
     for other in [&phone, &laptop] {
         assert_eq!(
             other.get("/secrets").dispatch().await.status(),
@@ -167,6 +170,7 @@ async fn failed_logins_are_counted_on_the_account_page_and_listed_in_the_history
         .map(|row| {
             [
                 "Logged in",
+                "Logged out",
                 "Failed login: wrong password",
                 "Account created",
             ]
@@ -248,7 +252,7 @@ async fn the_export_is_the_accounts_data_as_a_json_file() {
 
 #[tokio::test]
 async fn deleting_the_account_needs_the_password_and_leaves_nothing_of_it() {
-    use auth_core::{Email, EventKind, EventStore, SessionStore, UserStore};
+    use auth_core::{Email, EventStore, SessionStore, UserStore};
     let app = logged_in("Ada").await;
     let other = app
         .other_browser("ada@example.com", "analytical engine")
@@ -307,11 +311,7 @@ async fn deleting_the_account_needs_the_password_and_leaves_nothing_of_it() {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert_eq!(
-        left,
-        [EventKind::Deleted],
-        "only the record that it was deleted"
-    );
+    assert_eq!(left, [], "no event of the account is left");
     store.close().await;
 
     let again = app.register_ada().await;

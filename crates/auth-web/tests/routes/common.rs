@@ -99,6 +99,17 @@ pub async fn post_with<'c>(
 }
 
 impl TestApp {
+    /// Another browser, on another instance of the app sharing `other`'s
+    /// database, key and clock.
+    pub async fn sharing(other: &TestApp) -> TestApp {
+        TestApp {
+            client: client(other.figment.clone(), &other.clock).await,
+            clock: other.clock.clone(),
+            figment: other.figment.clone(),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     pub async fn get(&self, uri: &str) -> (Status, String) {
         let response = self.client.get(uri.to_owned()).dispatch().await;
         let status = response.status();
@@ -201,21 +212,37 @@ impl TestApp {
     /// Another browser (its own cookie jar) on another instance of the app,
     /// logged in as `email`.
     pub async fn other_browser(&self, email: &str, password: &str) -> Client {
+        self.other_browser_with(email, password, None, &[]).await
+    }
+
+    /// [`TestApp::other_browser`], sending `user_agent` and `extra` fields
+    /// (`remember`) with the login form.
+    pub async fn other_browser_with(
+        &self,
+        email: &str,
+        password: &str,
+        user_agent: Option<&'static str>,
+        extra: &[(&str, &str)],
+    ) -> Client {
         let rocket = auth_web::build(self.figment.clone(), Arc::new(self.clock.clone()))
             .expect("app builds");
         let browser = Client::tracked(rocket).await.expect("app ignites");
         let page = browser.get("/login").dispatch().await.into_string().await;
         let token = csrf(&page.unwrap_or_default());
-        let response = browser
+        let mut fields = vec![
+            ("email", email),
+            ("password", password),
+            ("csrf_token", &token),
+        ];
+        fields.extend_from_slice(extra);
+        let mut request = browser
             .post("/login")
             .header(ContentType::Form)
-            .body(form_body(&[
-                ("email", email),
-                ("password", password),
-                ("csrf_token", &token),
-            ]))
-            .dispatch()
-            .await;
+            .body(form_body(&fields));
+        if let Some(agent) = user_agent {
+            request = request.header(rocket::http::Header::new("User-Agent", agent));
+        }
+        let response = request.dispatch().await;
         let location = response.headers().get_one("Location").map(str::to_owned);
         drop(response);
         assert_eq!(location.as_deref(), Some("/secrets"));

@@ -95,20 +95,55 @@ async fn over_http_logout_removes_the_session_cookie_with_its_attributes() {
     assert!(removal.contains("Max-Age=0"), "{removal}");
 }
 
-/// `Expires` and `Max-Age` give the same end, the session's own: the app's
-/// clock is moved five days ahead of the real one, so neither the real time
-/// nor Rocket's default of a week from it would match.
+/// Without "remember me" the session cookie is a browser-session cookie:
+/// neither `Max-Age` nor `Expires` (not even Rocket's default of a week).
 #[tokio::test]
-async fn the_session_cookie_expires_when_its_max_age_says() {
+async fn without_remember_me_the_session_cookie_ends_with_the_browser() {
+    let app = app().await;
+    let cookies = app.register_ada_cookies().await;
+    let session = named(&cookies, "session");
+    assert_site_attributes(session, false);
+    assert!(!session.contains("Max-Age"), "{session}");
+    assert!(!session.contains("Expires"), "{session}");
+    app.logout().await;
+    let cookies = set_cookies(&app.login("ada@example.com", "analytical engine").await);
+    let session = named(&cookies, "session");
+    assert!(
+        !session.contains("Max-Age") && !session.contains("Expires"),
+        "{session}"
+    );
+}
+
+/// With "remember me", `Expires` and `Max-Age` give the same end, the
+/// remembered session's own (30 days): the app's clock is moved five days
+/// ahead of the real one, so neither the real time nor Rocket's default of
+/// a week from it would match.
+#[tokio::test]
+async fn with_remember_me_the_session_cookie_expires_with_the_session() {
     use auth_core::time::Duration;
     use auth_core::Clock as _;
     let app = app().await;
+    app.register_ada().await;
+    app.logout().await;
     app.clock.advance(Duration::days(5));
-    let registered_at = app.clock.now().replace_nanosecond(0).unwrap();
-    let cookies = app.register_ada_cookies().await;
-    let session = rocket::http::Cookie::parse(named(&cookies, "session").to_owned()).unwrap();
+    let logged_in_at = app.clock.now().replace_nanosecond(0).unwrap();
+    let response = app
+        .post(
+            "/login",
+            "/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "analytical engine"),
+                ("remember", "on"),
+            ],
+        )
+        .await;
+    let cookies = set_cookies(&response);
+    let raw = named(&cookies, "session");
+    assert_site_attributes(raw, false);
+    let session = rocket::http::Cookie::parse(raw.to_owned()).unwrap();
     let max_age = session.max_age().expect("a Max-Age");
-    assert_eq!(max_age, Duration::hours(12));
+    assert_eq!(max_age, Duration::days(30));
     let expires = session.expires_datetime().expect("an Expires");
-    assert_eq!(expires, registered_at + max_age, "{session}");
+    assert_eq!(expires, logged_in_at + max_age, "{session}");
 }

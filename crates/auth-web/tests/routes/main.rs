@@ -12,5 +12,6 @@ mod logout;
 mod protected;
 mod register;
 mod security;
+mod self_service;
 mod sessions;
 mod throttle;

@@ -1,7 +1,9 @@
-//! The address a request really comes from, for per-address throttling.
+//! Who a request comes from: the address it really comes from (for
+//! per-address throttling) and the device its `User-Agent` describes.
 
 use std::net::{IpAddr, SocketAddr};
 
+use auth_core::ClientInfo;
 use ipnet::IpNet;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
@@ -89,25 +91,33 @@ fn canonical(address: IpAddr) -> IpAddr {
     }
 }
 
-/// The client's address, as [`TrustedProxies`] determines it; `None` when
-/// the server cannot tell (Rocket's local test client).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub Option<IpAddr>);
+/// The client of the request: its address as [`TrustedProxies`] determines
+/// it (`None` when the server cannot tell, as with Rocket's local test
+/// client) and its device, from the `User-Agent` header.
+#[derive(Debug, Clone)]
+pub struct Client(pub ClientInfo);
 
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for ClientAddr {
-    type Error = std::convert::Infallible;
-
-    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+impl Client {
+    /// The client of `req`.
+    pub fn of(req: &Request<'_>) -> Self {
         let peer = req.remote().map(|socket| socket.ip());
-        let client = match req.rocket().state::<TrustedProxies>() {
+        let addr = match req.rocket().state::<TrustedProxies>() {
             Some(proxies) => {
                 let forwarded: Vec<&str> = req.headers().get("X-Forwarded-For").collect();
                 proxies.client(peer, forwarded.into_iter())
             }
             None => peer,
         };
-        Outcome::Success(ClientAddr(client))
+        Self(ClientInfo::new(addr, req.headers().get_one("User-Agent")))
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Client {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        Outcome::Success(Client::of(req))
     }
 }
 
