@@ -277,8 +277,189 @@ async fn an_operator_disabling_the_account_logs_chromium_out() {
     server.stop().await;
 }
 
+/// Logs in with the login form, ticking "remember me" if asked.
+async fn log_in(b: &Browser, base: &str, password: &str, remember: bool) {
+    b.goto(&format!("{base}/login")).await;
+    b.fill("#email", "ada@example.com").await;
+    b.fill("#password", password).await;
+    if remember {
+        b.click("#remember").await;
+    }
+    b.click(SUBMIT).await;
+    b.wait_for_text("main h1", "Welcome, Ada").await;
+}
+
+/// Closing Chromium and starting it again on the same profile: an ordinary
+/// session is gone with the browser, a remembered one is still there, and
+/// logging out ends it.
+#[ignore = "needs Chromium and chromedriver"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_session_survives_a_browser_restart_and_ends_at_logout() {
+    let tools = chrome::tools();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let base = server.base.clone();
+    let driver = ChromeDriver::start(&tools).await;
+
+    let b = driver.browser().await;
+    register_ada(&b, &base).await;
+    b.close().await;
+    let b = driver.browser().await;
+    b.goto(&format!("{base}/secrets")).await;
+    b.wait_for_text("main h1", "Log in").await;
+    assert_eq!(b.path().await, "/login", "without remember me, out");
+
+    log_in(&b, &base, "analytical engine", true).await;
+    b.close().await;
+    let b = driver.browser().await;
+    b.goto(&format!("{base}/secrets")).await;
+    b.wait_for_text("main h1", "Welcome, Ada").await;
+    b.goto(&format!("{base}/account")).await;
+    b.wait_for_text("#sessions + p + table", "remembered").await;
+
+    b.click(LOGOUT_BUTTON).await;
+    b.wait_for_text(".flash", "You have been logged out.").await;
+    b.close().await;
+    let b = driver.browser().await;
+    b.goto(&format!("{base}/secrets")).await;
+    b.wait_for_text("main h1", "Log in").await;
+    b.close().await;
+    drop(driver);
+    server.stop().await;
+}
+
+/// Two Chromiums logged into one account: the first logs the second out
+/// from its sessions list, and only the second has to log in again.
+#[ignore = "needs Chromium and chromedriver"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_one_session_logs_out_exactly_that_browser() {
+    let tools = chrome::tools();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let base = server.base.clone();
+    let (laptop_driver, phone_driver) = (
+        ChromeDriver::start(&tools).await,
+        ChromeDriver::start(&tools).await,
+    );
+    let laptop = laptop_driver.browser().await;
+    let phone = phone_driver.browser().await;
+    register_ada(&laptop, &base).await;
+    log_in(&phone, &base, "analytical engine", false).await;
+
+    laptop.goto(&format!("{base}/account")).await;
+    let sessions = laptop.text("table.sessions").await;
+    assert_eq!(sessions.matches("This device").count(), 1, "{sessions}");
+    assert!(sessions.contains("127.0.0.1"), "{sessions}");
+    laptop
+        .click("table.sessions form button[type=submit]")
+        .await;
+    laptop
+        .wait_for_text(".flash", "That session has been logged out.")
+        .await;
+    assert!(!laptop.text("table.sessions").await.contains("Log out"));
+
+    phone.goto(&format!("{base}/secrets")).await;
+    phone.wait_for_text("main h1", "Log in").await;
+    laptop.goto(&format!("{base}/secrets")).await;
+    laptop.wait_for_text("main h1", "Welcome, Ada").await;
+    laptop.goto(&format!("{base}/account/history")).await;
+    laptop
+        .wait_for_text("table.history", "Another session logged out")
+        .await;
+    laptop.close().await;
+    phone.close().await;
+    server.stop().await;
+}
+
+/// After eleven quiet minutes, downloading the account's data asks for the
+/// password first, then saves the file.
+#[ignore = "needs Chromium and chromedriver"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_session_confirms_the_password_before_the_export() {
+    let tools = chrome::tools();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = auth_core::ManualClock::starting_now();
+    let server = Server::start_with_clock(
+        figment(dir.path(), &sqlite_url(dir.path())),
+        std::sync::Arc::new(clock.clone()),
+    )
+    .await;
+    let driver = ChromeDriver::start(&tools).await;
+    let downloads = driver.downloads();
+    let base = server.base.clone();
+    driver
+        .run(move |b| async move {
+            register_ada(&b, &base).await;
+            clock.advance(auth_core::time::Duration::minutes(11));
+            b.goto(&format!("{base}/account")).await;
+            b.click("a[href='/account/export']").await;
+            b.wait_for_text("main h1", "Confirm it's you").await;
+            b.wait_for_text(".flash", "Please enter your password again")
+                .await;
+            b.fill("#password", "not it").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text("#password-error", "That is not your password.")
+                .await;
+            b.fill("#password", "analytical engine").await;
+            b.click(SUBMIT).await;
+            let saved = downloads.join("account.json");
+            let json = b
+                .eventually("account.json in the download directory", || async {
+                    Ok(std::fs::read(&saved).ok())
+                })
+                .await;
+            let export: Value = serde_json::from_slice(&json).unwrap();
+            assert_eq!(export["account"]["email"], "ada@example.com");
+            let kinds: Vec<&str> = export["account"]["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|e| e["kind"].as_str())
+                .collect();
+            assert_eq!(kinds, ["login_failed", "registered"], "{export}");
+        })
+        .await;
+    server.stop().await;
+}
+
+/// Deleting the account from its page: the password again, the browser is
+/// logged out, and the email registers again.
+#[ignore = "needs Chromium and chromedriver"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_account_in_chromium_logs_out_and_frees_the_email() {
+    let tools = chrome::tools();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let driver = ChromeDriver::start(&tools).await;
+    let base = server.base.clone();
+    driver
+        .run(move |b| async move {
+            register_ada(&b, &base).await;
+            b.goto(&format!("{base}/account")).await;
+            b.click("a[href='/account/delete']").await;
+            b.wait_for_text("main h1", "Delete your account").await;
+            b.fill("#password", "analytical engine").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text(".flash", "Your account has been deleted")
+                .await;
+            assert_eq!(b.path().await, "/");
+            b.goto(&format!("{base}/secrets")).await;
+            b.wait_for_text("main h1", "Log in").await;
+            register_ada(&b, &base).await;
+        })
+        .await;
+    server.stop().await;
+}
+
 /// The pages whose screenshots are kept in `docs/screenshots/`.
-const DOCUMENTED: &[&str] = &["home", "register-error", "login-flash", "secrets"];
+const DOCUMENTED: &[&str] = &[
+    "home",
+    "register-error",
+    "login-flash",
+    "secrets",
+    "account",
+    "history",
+];
 
 #[ignore = "needs Chromium and chromedriver"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,6 +524,9 @@ async fn audit(b: Browser, base: String) {
         b.wait_for_text("main h1", "Welcome, Grace Hopper").await;
         audit.check(&b, "secrets", viewport).await;
 
+        // A second session, from another device, for the lists.
+        let email = format!("grace{pass}@example.com");
+        log_in_elsewhere(&base, &email, "compiler of compilers").await;
         b.goto(&url("/account")).await;
         b.wait_for_text("main h1", "Your account").await;
         audit.check(&b, "account", viewport).await;
@@ -350,6 +534,11 @@ async fn audit(b: Browser, base: String) {
         b.goto(&url("/account/history")).await;
         b.wait_for_text("main h1", "Your account's history").await;
         audit.check(&b, "history", viewport).await;
+
+        b.goto(&url("/account/confirm?next=%2Faccount%2Fexport"))
+            .await;
+        b.wait_for_text("main h1", "Confirm it's you").await;
+        audit.check(&b, "confirm", viewport).await;
 
         b.goto(&url("/account/delete")).await;
         b.wait_for_text("main h1", "Delete your account").await;
@@ -391,6 +580,35 @@ async fn audit(b: Browser, base: String) {
         audit.check(&b, page, viewport).await;
     }
     audit.finish();
+}
+
+/// Logs `email` in from a phone's browser (an HTTP client sending a phone's
+/// `User-Agent`), so the account has a session besides Chromium's.
+async fn log_in_elsewhere(base: &str, email: &str, password: &str) {
+    let phone = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 \
+             (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+        )
+        .build()
+        .unwrap();
+    let page = phone.get(format!("{base}/login")).send().await.unwrap();
+    let token = test_support::csrf(&page.text().await.unwrap());
+    let fields = [
+        ("email", email),
+        ("password", password),
+        ("csrf_token", token.as_str()),
+    ];
+    let response = phone
+        .post(format!("{base}/login"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(test_support::form_body(&fields))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
 }
 
 /// axe-core's findings per page and viewport, and the screenshots.

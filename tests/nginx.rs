@@ -203,6 +203,23 @@ async fn the_flow_works_over_https_through_nginx_with_secure_cookies() {
     server.stop().await;
 }
 
+/// A URL too long for nginx's buffers never reaches the app; the visitor
+/// still gets the site's 414 page, not an empty body.
+#[ignore = "needs nginx"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_too_long_for_nginx_gets_the_sites_414_page() {
+    let (server, nginx, _dir) = app_behind_nginx().await;
+    let visitor = browser_at(&nginx, "127.0.0.4");
+    let long = format!("/secrets?q={}", "a".repeat(20_000));
+    let (status, body) = page(&visitor, &nginx.url(&long)).await;
+    assert_eq!(status, StatusCode::URI_TOO_LONG);
+    assert!(body.contains("Address too long"), "{body}");
+    assert!(body.contains("<nav"), "in the site's layout: {body}");
+    let (status, _) = page(&visitor, &nginx.url("/")).await;
+    assert_eq!(status, StatusCode::OK, "the next request is served");
+    server.stop().await;
+}
+
 #[ignore = "needs nginx"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_address_throttle_counts_the_client_nginx_passes_on() {

@@ -316,6 +316,15 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// Ends the browser session, closing Chromium as a person would: it
+    /// writes its persistent cookies to the profile on the way out.
+    pub async fn close(self) {
+        tokio::time::timeout(WAIT, self.client.close())
+            .await
+            .expect("Chromium closes in time")
+            .expect("Chromium closes");
+    }
+
     pub async fn goto(&self, url: &str) {
         self.client
             .goto(url)

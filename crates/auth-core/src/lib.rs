@@ -36,8 +36,9 @@
 //!         password: "analytical engine",
 //!     })
 //!     .await?;
-//! // Send `issued.token.expose_secret()` to the browser in a cookie, with
-//! // Max-Age = `issued.max_age()`.
+//! // Send `issued.token.expose_secret()` to the browser in a cookie: with
+//! // Max-Age = `issued.max_age()` for a remembered session
+//! // (`issued.length`), with no expiry (gone with the browser) otherwise.
 //!
 //! // POST /login: the email is case-insensitive, and a wrong password and an
 //! // unknown email fail the same way. Pass the client's address when you
@@ -85,8 +86,16 @@
 //! only its SHA-256 [`TokenDigest`]. Sessions end after
 //! [`SessionPolicy::idle_timeout`] without use (30 minutes by default) and
 //! [`SessionPolicy::absolute_timeout`] after login (12 hours), enforced by
-//! [`AuthService::authenticate`]. Each login issues a new token. Besides
-//! [`AuthService::logout`], [`AuthService::revoke_sessions`] ends all of an
+//! [`AuthService::authenticate`]. [`AuthService::login_with`] and
+//! [`SessionLength::Remembered`] make a "remember me" session (30 days, 7
+//! idle, by default); each session keeps the idle timeout it was created
+//! with, the [`ClientInfo`] that logged in (address and [`Device`]), and
+//! when the password was last entered in it: before a sensitive action, ask
+//! [`AuthService::needs_reauthentication`] and, if so, have the user
+//! confirm with [`AuthService::reauthenticate`]. Each login issues a new
+//! token. Besides
+//! [`AuthService::logout`], [`AuthService::revoke_session`] ends one session
+//! by the handle a page shows, [`AuthService::revoke_sessions`] ends all of an
 //! account's sessions or all but one, [`AuthService::revoke_other_sessions`]
 //! does so after checking the password again, and
 //! [`AuthService::change_password`] ends the other sessions by itself. Call

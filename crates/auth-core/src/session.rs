@@ -148,7 +148,7 @@ pub struct SessionPolicy {
     pub remembered_absolute_timeout: Duration,
     /// How long after the password was last entered in a session a
     /// sensitive action may go ahead without asking for it again (see
-    /// [`Session::authenticated_at`]). Ten minutes by default.
+    /// [`SessionTimes::authenticated_at`]). Ten minutes by default.
     pub reauthenticate_after: Duration,
 }
 

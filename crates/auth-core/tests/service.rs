@@ -370,3 +370,158 @@ async fn live_sessions_are_listed_and_others_can_be_ended_with_the_password() {
     assert!(f.auth.authenticate(&here.token).await.unwrap().is_some());
     assert!(f.auth.authenticate(&laptop.token).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_remembered_session_lasts_its_own_timeouts() {
+    use auth_core::SessionLength;
+    let f = fixture();
+    f.auth.register(ADA).await.unwrap();
+    let remembered = f
+        .auth
+        .login_with(
+            "ada@example.com",
+            ADA.password,
+            None,
+            SessionLength::Remembered,
+        )
+        .await
+        .unwrap();
+    let ordinary = f.auth.login("ada@example.com", ADA.password).await.unwrap();
+    assert_eq!(remembered.length, SessionLength::Remembered);
+    assert_eq!(ordinary.length, SessionLength::Browser);
+    assert_eq!(
+        remembered.max_age(),
+        std::time::Duration::from_secs(30 * 86_400)
+    );
+
+    f.clock.advance(Duration::days(6));
+    assert!(f
+        .auth
+        .authenticate(&ordinary.token)
+        .await
+        .unwrap()
+        .is_none());
+    let session = f
+        .auth
+        .authenticate(&remembered.token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.times.idle_timeout, Duration::days(7));
+    assert!(
+        f.auth.needs_reauthentication(&session),
+        "six days after the password was entered"
+    );
+    // Used every six days, it still ends 30 days after login.
+    for _ in 0..3 {
+        f.clock.advance(Duration::days(6));
+        assert!(f
+            .auth
+            .authenticate(&remembered.token)
+            .await
+            .unwrap()
+            .is_some());
+    }
+    f.clock.advance(Duration::days(6));
+    assert!(f
+        .auth
+        .authenticate(&remembered.token)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn reauthentication_refreshes_the_sessions_password_entry_only() {
+    let f = fixture();
+    let here = f.auth.register(ADA).await.unwrap();
+    let there = f.auth.login("ada@example.com", ADA.password).await.unwrap();
+    let fresh = f.auth.authenticate(&here.token).await.unwrap().unwrap();
+    assert!(!f.auth.needs_reauthentication(&fresh));
+    f.clock.advance(Duration::minutes(10));
+    let stale = f.auth.authenticate(&here.token).await.unwrap().unwrap();
+    assert!(f.auth.needs_reauthentication(&stale));
+    assert!(matches!(
+        f.auth.reauthenticate(&here.token, "wrong", None).await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    f.auth
+        .reauthenticate(&here.token, ADA.password, None)
+        .await
+        .unwrap();
+    let here = f.auth.authenticate(&here.token).await.unwrap().unwrap();
+    assert!(!f.auth.needs_reauthentication(&here));
+    let there = f.auth.authenticate(&there.token).await.unwrap().unwrap();
+    assert!(f.auth.needs_reauthentication(&there), "only that session");
+}
+
+#[tokio::test]
+async fn one_session_is_revoked_by_its_handle_and_recorded() {
+    use auth_core::EventKind;
+    let f = fixture();
+    let here = f.auth.register(ADA).await.unwrap();
+    let there = f.auth.login("ada@example.com", ADA.password).await.unwrap();
+    let bob = f
+        .auth
+        .register(Registration {
+            email: "bob@example.com",
+            name: "Bob",
+            password: "difference engine",
+        })
+        .await
+        .unwrap();
+    let handle = there.token.digest().handle();
+    assert!(
+        !f.auth
+            .revoke_session(bob.user.id, &handle, None)
+            .await
+            .unwrap(),
+        "not Bob's to end"
+    );
+    assert!(f
+        .auth
+        .revoke_session(here.user.id, &handle, None)
+        .await
+        .unwrap());
+    assert!(f.auth.authenticate(&there.token).await.unwrap().is_none());
+    assert!(f.auth.authenticate(&here.token).await.unwrap().is_some());
+    assert!(!f
+        .auth
+        .revoke_session(here.user.id, &handle, None)
+        .await
+        .unwrap());
+    let kinds: Vec<_> = f
+        .auth
+        .history(here.user.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::SessionRevoked,
+            EventKind::Login,
+            EventKind::Registered
+        ]
+    );
+    f.auth.logout(&here.token, None).await.unwrap();
+    assert_eq!(
+        f.auth.history(here.user.id, 1).await.unwrap()[0].kind,
+        EventKind::Logout
+    );
+}
+
+#[tokio::test]
+async fn deleting_ones_own_account_leaves_no_event() {
+    let f = fixture();
+    let here = f.auth.register(ADA).await.unwrap();
+    let id = f
+        .auth
+        .delete_own_account(&here.token, ADA.password, None)
+        .await
+        .unwrap();
+    assert_eq!(id, here.user.id);
+    assert!(f.auth.history(id, 10).await.unwrap().is_empty());
+}

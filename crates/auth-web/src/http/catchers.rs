@@ -56,11 +56,16 @@ pub fn login_required(req: &Request<'_>) -> Flash<Redirect> {
 /// Any other error status, explained for the visitor.
 #[catch(default)]
 pub async fn error_page(status: Status, req: &Request<'_>) -> Template {
-    let (title, message) = explain(status);
     let page = match req.guard::<Page<'_>>().await.succeeded() {
         Some(page) => page,
         None => Page::anonymous(req),
     };
+    render(status, page)
+}
+
+/// The page explaining `status`, in the site's layout.
+pub fn render(status: Status, page: Page<'_>) -> Template {
+    let (title, message) = explain(status);
     page.render(
         "error",
         context! { status: status.code, title: title, message: message },
@@ -81,6 +86,20 @@ fn explain(status: Status) -> (&'static str, &'static str) {
         404 => (
             "Page not found",
             "There is no page at this address. Check it, or start again from the home page.",
+        ),
+        408 => (
+            "Too slow",
+            "The request took too long to arrive. Check your connection and try again.",
+        ),
+        431 => (
+            "Request too large",
+            "Your browser sent more data with this request than this site accepts. Clear this \
+             site's cookies and try again.",
+        ),
+        414 => (
+            "Address too long",
+            "The address of this page is longer than this site accepts. Check the link, \
+             or start again from the home page.",
         ),
         413 => (
             "Too much data",

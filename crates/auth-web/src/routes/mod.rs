@@ -3,6 +3,7 @@
 use rocket::Route;
 
 pub mod account;
+pub mod error_pages;
 pub mod home;
 pub mod login;
 pub mod logout;
@@ -18,6 +19,7 @@ pub fn all() -> Vec<Route> {
         logout::routes(),
         protected::routes(),
         account::routes(),
+        error_pages::routes(),
     ]
     .concat()
 }

@@ -51,3 +51,20 @@ async fn asset_urls_are_versioned_and_the_current_page_is_marked() {
     assert!(html.contains(r#"<a href="/login" aria-current="page">"#));
     assert!(!html.contains(r#"<a href="/register" aria-current="page""#));
 }
+
+/// The pages a reverse proxy shows for errors it answers itself.
+#[tokio::test]
+async fn error_pages_for_the_proxy_keep_their_status() {
+    let app = crate::common::app().await;
+    let (status, html) = app.get("/errors/414").await;
+    assert_eq!(status, rocket::http::Status::UriTooLong);
+    assert!(
+        html.contains("Address too long") && html.contains("<nav"),
+        "{html}"
+    );
+    assert_eq!(
+        app.get("/errors/200").await.0,
+        rocket::http::Status::NotFound
+    );
+    assert_eq!(app.get("/errors/x").await.0, rocket::http::Status::NotFound);
+}
