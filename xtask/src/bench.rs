@@ -20,6 +20,8 @@ pub struct Options {
     seconds: u64,
     scale: u64,
     smoke: bool,
+    /// A build of auth-web to run instead of building the release one.
+    binary: Option<PathBuf>,
 }
 
 impl Options {
@@ -29,6 +31,7 @@ impl Options {
             seconds: 10,
             scale: 1_000_000,
             smoke: false,
+            binary: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -41,6 +44,7 @@ impl Options {
                 "--scale" => {
                     options.scale = value()?.parse().map_err(|e| format!("--scale: {e}"))?
                 }
+                "--binary" => options.binary = Some(PathBuf::from(value()?)),
                 "--smoke" => {
                     options.smoke = true;
                     options.seconds = 1;
@@ -96,13 +100,20 @@ struct Results {
 
 pub async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
-        .args(["build", "--release", "-p", "auth-web"])
-        .current_dir(&root)
-        .status()?;
-    if !status.success() {
-        return Err("cargo build --release -p auth-web failed".into());
-    }
+    let binary = match &options.binary {
+        Some(binary) => root.join(binary),
+        None => {
+            let status =
+                std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+                    .args(["build", "--release", "-p", "auth-web"])
+                    .current_dir(&root)
+                    .status()?;
+            if !status.success() {
+                return Err("cargo build --release -p auth-web failed".into());
+            }
+            root.join("target/release/auth-web")
+        }
+    };
     let dir = tempfile::tempdir()?;
     let schema = match &options.postgres {
         Some(url) => Some(
@@ -125,7 +136,7 @@ pub async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let seconds = options.seconds;
 
     eprintln!("bench: starting the server on {backend}");
-    let server = Server::start(&root, &database_url, &key, &[]).await?;
+    let server = Server::start(&root, &binary, &database_url, &key, &[]).await?;
     let account = account(&server).await?;
     let results = measure(&server, &account, seconds).await?;
     let mut report = report(&options, backend, &results);

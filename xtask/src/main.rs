@@ -1,12 +1,13 @@
 //! Project tasks, run as `cargo xtask <task>`.
 //!
-//! `cargo xtask bench [--postgres URL] [--seconds N] [--scale N] [--smoke]`
-//! builds the release binary, starts it on a fresh database (SQLite, or a
+//! `cargo xtask bench [--postgres URL] [--seconds N] [--scale N] [--smoke]
+//! [--binary PATH]` builds the release binary (or runs PATH, another build), starts it on a fresh database (SQLite, or a
 //! fresh schema in the PostgreSQL database at URL), and measures what each
 //! page costs with wrk (Debian's `wrk` package) on loopback: see
 //! docs/PERFORMANCE.md. `--smoke` runs every step for one second with a
 //! small scale test and writes the report under target/ only: the check
-//! that the command still works.
+//! that the command still works (CI runs it on the test build with
+//! `--binary target/debug/auth-web`; its figures mean nothing).
 
 mod bench;
 mod scale;
@@ -24,7 +25,9 @@ async fn main() -> ExitCode {
             Err(usage) => Err(usage.into()),
         },
         _ => Err(
-            "usage: cargo xtask bench [--postgres URL] [--seconds N] [--scale N] [--smoke]".into(),
+            "usage: cargo xtask bench [--postgres URL] [--seconds N] [--scale N] [--smoke] \
+             [--binary PATH]"
+                .into(),
         ),
     };
     match result {

@@ -1,4 +1,5 @@
-//! The release binary, started as a deployment would start it.
+//! The binary under measure (the release build, unless `--binary` names
+//! another), started as a deployment would start it.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -12,11 +13,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `target/release/auth-web` from the repository root on a free
-    /// port, logging only warnings and errors (as in production: a log line
-    /// per request would measure the terminal).
+    /// Starts `binary` from the repository root on a free port, logging
+    /// only warnings and errors (as in production: a log line per request
+    /// would measure the terminal).
     pub async fn start(
         root: &Path,
+        binary: &Path,
         database_url: &str,
         secret_key: &str,
         extra_env: &[(&str, &str)],
@@ -24,7 +26,7 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let child = Command::new(root.join("target/release/auth-web"))
+        let child = Command::new(binary)
             .current_dir(root)
             .env("DATABASE_URL", database_url)
             .env("ROCKET_PORT", port.to_string())
