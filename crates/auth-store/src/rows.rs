@@ -56,6 +56,14 @@ pub(crate) struct ClientRow {
 pub(crate) struct SessionRow {
     #[sqlx(flatten)]
     user: UserRow,
+    #[sqlx(flatten)]
+    times: SessionTimesRow,
+}
+
+/// A session's times, as both session queries select them (its
+/// `created_at` renamed, since a join with users has another).
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionTimesRow {
     session_created_at: i64,
     last_seen_at: i64,
     expires_at: i64,
@@ -66,11 +74,8 @@ pub(crate) struct SessionRow {
 #[derive(sqlx::FromRow)]
 pub(crate) struct SessionSummaryRow {
     token_digest: Vec<u8>,
-    created_at: i64,
-    last_seen_at: i64,
-    expires_at: i64,
-    idle_timeout: i64,
-    authenticated_at: i64,
+    #[sqlx(flatten)]
+    times: SessionTimesRow,
     #[sqlx(flatten)]
     client: ClientRow,
 }
@@ -156,13 +161,21 @@ impl TryFrom<SessionRow> for SessionRecord {
     fn try_from(row: SessionRow) -> Result<Self, StoreError> {
         Ok(SessionRecord {
             user: row.user.try_into()?,
-            times: SessionTimes {
-                created_at: time(row.session_created_at)?,
-                last_seen_at: time(row.last_seen_at)?,
-                expires_at: time(row.expires_at)?,
-                idle_timeout: Duration::seconds(row.idle_timeout),
-                authenticated_at: time(row.authenticated_at)?,
-            },
+            times: row.times.try_into()?,
+        })
+    }
+}
+
+impl TryFrom<SessionTimesRow> for SessionTimes {
+    type Error = StoreError;
+
+    fn try_from(row: SessionTimesRow) -> Result<Self, StoreError> {
+        Ok(SessionTimes {
+            created_at: time(row.session_created_at)?,
+            last_seen_at: time(row.last_seen_at)?,
+            expires_at: time(row.expires_at)?,
+            idle_timeout: Duration::seconds(row.idle_timeout),
+            authenticated_at: time(row.authenticated_at)?,
         })
     }
 }
@@ -211,13 +224,7 @@ impl TryFrom<SessionSummaryRow> for SessionSummary {
             .map_err(|_| StoreError::Corrupt("session digest is not 32 bytes".into()))?;
         Ok(SessionSummary {
             digest: TokenDigest::from_bytes(digest),
-            times: SessionTimes {
-                created_at: time(row.created_at)?,
-                last_seen_at: time(row.last_seen_at)?,
-                expires_at: time(row.expires_at)?,
-                idle_timeout: Duration::seconds(row.idle_timeout),
-                authenticated_at: time(row.authenticated_at)?,
-            },
+            times: row.times.try_into()?,
             client: row.client.try_into()?,
         })
     }

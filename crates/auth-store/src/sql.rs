@@ -34,8 +34,8 @@ pub const SELECT_SESSION: &str = "SELECT u.id, u.email, u.name, u.created_at, \
      WHERE s.token_digest = $1 AND u.disabled_at IS NULL";
 
 /// An account's sessions, most recently used first.
-pub const SELECT_USER_SESSIONS: &str = "SELECT token_digest, created_at, last_seen_at, \
-     expires_at, idle_timeout, authenticated_at, client_addr, device \
+pub const SELECT_USER_SESSIONS: &str = "SELECT token_digest, created_at AS session_created_at, \
+     last_seen_at, expires_at, idle_timeout, authenticated_at, client_addr, device \
      FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC";
 
 /// Records that a session was used; never moves `last_seen_at` backwards
