@@ -13,12 +13,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `binary` from the repository root on a free port, logging
-    /// only warnings and errors (as in production: a log line per request
-    /// would measure the terminal).
+    /// Starts `binary` from the repository root on a free port, in its
+    /// default configuration (the access log on), its log written to `log`
+    /// as a service's log would be to the journal, not to a terminal.
     pub async fn start(
         root: &Path,
         binary: &Path,
+        log: &Path,
         database_url: &str,
         secret_key: &str,
         extra_env: &[(&str, &str)],
@@ -31,11 +32,10 @@ impl Server {
             .env("DATABASE_URL", database_url)
             .env("ROCKET_PORT", port.to_string())
             .env("ROCKET_SECRET_KEY", secret_key)
-            .env("ROCKET_LOG_LEVEL", "critical")
             .env("ROCKET_CLI_COLORS", "false")
             .env_remove("ROCKET_PROFILE")
             .envs(extra_env.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(log)?)
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()?;

@@ -25,6 +25,8 @@ async fn main() -> ExitCode {
 }
 
 async fn serve() -> ExitCode {
+    // Held until the server stops, so the last lines are written.
+    let _log = auth_web::setup::logging::install(&auth_web::setup::config::figment());
     let rocket = match auth_web::rocket() {
         Ok(rocket) => rocket,
         Err(e) => {

@@ -159,3 +159,124 @@ fn a_database_certificate_from_an_unknown_ca_is_a_clear_startup_error() {
     );
     assert!(all.contains("sslrootcert"), "what to check: {all}");
 }
+
+/// The log of a real run, as JSON: every line one object, one `access`
+/// line per request with its fields, a `security` line for a refused
+/// login, and no email, password, cookie or token anywhere in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_one_json_object_per_line_with_no_secret_in_it() {
+    const EMAIL: &str = "ada.secret@example.com";
+    const PASSWORD: &str = "a long passphrase 77";
+    let data = tempfile::tempdir().unwrap();
+    let mut command = auth_web(data.path());
+    command.env("ROCKET_LOG_FORMAT", "json");
+    let mut child = Running(command.spawn().unwrap());
+    let (port, log) = watch_stdout(&mut child.0);
+    let base = format!("http://127.0.0.1:{port}");
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let token_of = |html: &str| test_support::csrf(html);
+    let form = browser
+        .get(format!("{base}/register"))
+        .send()
+        .await
+        .unwrap();
+    let token = token_of(&form.text().await.unwrap());
+    let registered = browser
+        .post(format!("{base}/register?from=test"))
+        .form(&[
+            ("email", EMAIL),
+            ("name", "Ada"),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 303);
+    let session = registered
+        .cookies()
+        .find(|c| c.name() == "session")
+        .expect("a session cookie")
+        .value()
+        .to_owned();
+    let account = browser.get(format!("{base}/account")).send().await.unwrap();
+    let token = token_of(&account.text().await.unwrap());
+    browser
+        .post(format!("{base}/logout"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    // Logging out gave the browser a new CSRF secret.
+    let login = browser.get(format!("{base}/login")).send().await.unwrap();
+    let token = token_of(&login.text().await.unwrap());
+    browser
+        .post(format!("{base}/login"))
+        .form(&[
+            ("email", EMAIL),
+            ("password", "wrong password"),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    browser
+        .get(format!("{base}/no/{EMAIL}"))
+        .send()
+        .await
+        .unwrap();
+
+    // The writer thread writes soon after; wait for the last request's line.
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        lines = log.lock().unwrap().lines().map(str::to_owned).collect();
+        if lines.iter().any(|l| l.contains("<redacted>")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let parsed: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let access: Vec<_> = parsed.iter().filter(|l| l["target"] == "access").collect();
+    let requests: Vec<(String, String, u64)> = access
+        .iter()
+        .map(|l| {
+            (
+                l["method"].as_str().unwrap().to_owned(),
+                l["path"].as_str().unwrap().to_owned(),
+                l["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("GET", "/register", 200),
+        ("POST", "/register", 303),
+        ("GET", "/account", 200),
+        ("POST", "/logout", 303),
+        ("GET", "/login", 200),
+        ("POST", "/login", 401),
+        ("GET", "/no/<redacted>", 404),
+    ]
+    .map(|(m, p, s)| (m.to_owned(), p.to_owned(), s));
+    assert_eq!(requests, expected, "{lines:#?}");
+    for line in &access {
+        assert!(line["duration_ms"].as_f64().is_some(), "{line}");
+        assert!(line["bytes"].as_u64().is_some(), "{line}");
+    }
+    assert!(
+        parsed
+            .iter()
+            .any(|l| l["target"] == "security" && l["event"] == "login_failed"),
+        "{lines:#?}"
+    );
+    let text = lines.join("\n");
+    for secret in [EMAIL, PASSWORD, &session, &token, "csrf_token", "from=test"] {
+        assert!(!text.contains(secret), "{secret:?} is in the log:\n{text}");
+    }
+}

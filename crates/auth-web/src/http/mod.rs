@@ -3,6 +3,7 @@
 //! errors to it), error pages, security headers, asset versions, and an
 //! account as JSON.
 
+pub mod access_log;
 pub mod account_json;
 pub mod assets;
 pub mod catchers;

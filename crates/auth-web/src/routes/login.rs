@@ -1,6 +1,6 @@
 //! Logging in.
 
-use auth_core::SessionLength;
+use auth_core::{AuthError, SessionLength};
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
@@ -87,6 +87,32 @@ pub fn form(page: Page<'_>, next: Option<&str>, auth: &State<Auth>) -> Template 
     )
 }
 
+/// A refused login as a line of its own in the server's log (target
+/// `security`), for alerting: the event and the client's address, never
+/// the email or the password. The account's history has the rest.
+fn security_event(error: &AuthError, client: &Client) {
+    let address = client
+        .0
+        .addr
+        .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    match error {
+        AuthError::InvalidCredentials => log::warn!(
+            target: "security",
+            event = "login_failed",
+            client = address.as_str();
+            "login failed"
+        ),
+        AuthError::Throttled { retry_after } => log::warn!(
+            target: "security",
+            event = "login_throttled",
+            client = address.as_str(),
+            retry_after_s = retry_after.as_secs();
+            "login refused while locked"
+        ),
+        _ => {}
+    }
+}
+
 /// Checks the credentials; on success replaces any previous session with a
 /// new one and goes to `next` if it is a local path, else `/secrets`. Too
 /// many failures for the account or the client's address answer 429.
@@ -102,7 +128,7 @@ pub async fn submit(
     let next = LocalPath::parse(&form.next);
     let length = form.length();
     let refusal = match auth
-        .login_with(&form.email, &form.password, client.0, length)
+        .login_with(&form.email, &form.password, &client.0, length)
         .await
     {
         Ok(issued) => {
@@ -122,7 +148,10 @@ pub async fn submit(
                 "You are logged in.",
             )));
         }
-        Err(error) => Refusal::of(error, &WORDING)?,
+        Err(error) => {
+            security_event(&error, &client);
+            Refusal::of(error, &WORDING)?
+        }
     };
     let view = FormView {
         email: form.email.trim(),

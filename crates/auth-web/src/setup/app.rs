@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use crate::guards::cookie_policy::CookiePolicy;
 use crate::guards::TrustedProxies;
+use crate::http::access_log::AccessLog;
 use crate::http::assets::AssetVersion;
 use crate::http::catchers;
 use crate::http::security_headers::{self, SecurityHeaders};
@@ -91,7 +92,12 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
     let rocket = rocket::custom(figment);
     key_source.log();
     let cookies = CookiePolicy::new(config.secure_cookies);
+    let rocket = match config.access_log {
+        true => rocket.attach(AccessLog),
+        false => rocket,
+    };
     Ok(rocket
+        .attach(startup::announce())
         .attach(security_headers::shield(config.secure_cookies))
         .attach(SecurityHeaders)
         .attach(Template::fairing())

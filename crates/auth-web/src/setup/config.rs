@@ -13,6 +13,8 @@ use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::setup::logging::LogFormat;
+
 /// The database used when none is configured: a SQLite file under `data/`,
 /// created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/auth.db";
@@ -157,6 +159,10 @@ pub struct AppConfig {
     /// Seconds an account's history (logins, changes, operator actions) is
     /// kept before the purge deletes it; a year by default.
     pub history_retention: u64,
+    /// How the server's log lines are written: `logfmt` or `json`.
+    pub log_format: LogFormat,
+    /// One line per request (method, path, status, duration, bytes).
+    pub access_log: bool,
 }
 
 /// `login_throttle`: the [`ThrottlePolicy`], with times in seconds.
@@ -288,6 +294,8 @@ impl Default for AppConfig {
             registration_throttle: RegistrationThrottleConfig::default(),
             trusted_proxies: Vec::new(),
             history_retention: seconds_of(auth_core::DEFAULT_HISTORY_RETENTION),
+            log_format: LogFormat::default(),
+            access_log: true,
         }
     }
 }

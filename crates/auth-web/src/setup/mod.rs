@@ -5,6 +5,7 @@
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod logging;
 pub mod secret_key;
 pub mod startup;
 

@@ -1,5 +1,5 @@
-//! Start-up work that needs the database: migrations, the auth service, and
-//! the periodic purge of ended sessions.
+//! Start-up work: migrations, the auth service, the line that says where
+//! the server listens, and the periodic purge of ended sessions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +44,28 @@ pub fn auth_service(config: ServiceConfig, clock: Arc<dyn Clock>) -> impl Fairin
                 Err(rocket)
             }
         }
+    })
+}
+
+/// Says where the server listens, once it does: one line of the server's
+/// own log (Rocket's launch banner is left out of it).
+pub fn announce() -> impl Fairing {
+    AdHoc::on_liftoff("Announce the address", |rocket| {
+        Box::pin(async move {
+            let config = rocket.config();
+            let scheme = if config.tls_enabled() {
+                "https"
+            } else {
+                "http"
+            };
+            log::info!(
+                address = config.address.to_string().as_str(),
+                port = config.port;
+                "auth-web launched from {scheme}://{}:{}",
+                config.address,
+                config.port
+            );
+        })
     })
 }
 

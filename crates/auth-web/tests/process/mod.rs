@@ -64,9 +64,11 @@ pub fn watch_stdout(child: &mut Child) -> (u16, std::sync::Arc<std::sync::Mutex<
         const LAUNCHED: &str = "launched from http://127.0.0.1:";
         for line in stdout.lines().map_while(Result::ok) {
             if let Some(at) = line.find(LAUNCHED) {
-                let port = line[at + LAUNCHED.len()..]
-                    .trim_end_matches(|c: char| !c.is_ascii_digit())
-                    .parse::<u16>();
+                let digits: String = line[at + LAUNCHED.len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                let port = digits.parse::<u16>();
                 let _ = tx.send(port.ok());
             }
             let mut log = collected.lock().unwrap();

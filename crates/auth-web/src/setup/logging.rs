@@ -1,0 +1,250 @@
+//! The server's log: one line per record, as logfmt or JSON, formatted on
+//! the thread that logs and written by a background thread, so that a
+//! request never waits for the terminal or the journal.
+//!
+//! Rocket's own per-request chatter (several lines per request, in a format
+//! no log shipper parses) is left out unless `log_level = "debug"`; its
+//! warnings and errors are kept. The access log (see
+//! [`AccessLog`](crate::http::access_log::AccessLog)) and the security
+//! events are lines of their own, with their fields as keys.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use log::kv::{Key, Value, VisitSource};
+use log::{Level, LevelFilter, Log, Metadata, Record};
+use rocket::config::LogLevel;
+use rocket::figment::Figment;
+use serde::{Deserialize, Serialize};
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
+
+use crate::setup::config::AppConfig;
+
+/// How each line is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `ts=2026-12-02T06:00:00.123Z level=info target=access msg=request
+    /// method=GET path=/secrets status=200 duration_ms=0.41 bytes=1834`
+    #[default]
+    Logfmt,
+    /// The same fields as one JSON object per line.
+    Json,
+}
+
+/// Keeps the writer thread alive; dropping it writes what is still queued.
+pub struct LogGuard(#[allow(dead_code)] WorkerGuard);
+
+/// Installs the log for a server run with `figment`'s settings
+/// (`log_level`, `log_format`), unless a logger is installed already (a
+/// test harness's). Hold the guard until the server has stopped.
+pub fn install(figment: &Figment) -> Option<LogGuard> {
+    let level = figment
+        .extract_inner::<LogLevel>("log_level")
+        .unwrap_or(LogLevel::Normal);
+    let format = figment
+        .extract::<AppConfig>()
+        .map(|config| config.log_format)
+        .unwrap_or_default();
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let logger = LineLogger {
+        level: filter(level),
+        rocket_chatter: level == LogLevel::Debug,
+        format,
+        writer,
+    };
+    log::set_boxed_logger(Box::new(logger)).ok()?;
+    log::set_max_level(filter(level));
+    Some(LogGuard(guard))
+}
+
+fn filter(level: LogLevel) -> LevelFilter {
+    match level {
+        LogLevel::Off => LevelFilter::Off,
+        LogLevel::Critical => LevelFilter::Warn,
+        LogLevel::Normal => LevelFilter::Info,
+        LogLevel::Debug => LevelFilter::Debug,
+    }
+}
+
+struct LineLogger {
+    level: LevelFilter,
+    /// Whether Rocket's informational lines are kept.
+    rocket_chatter: bool,
+    format: LogFormat,
+    writer: NonBlocking,
+}
+
+/// Whether a record is Rocket's own chatter: its launch banner (replaced
+/// by one line of ours) and its lines about each request (the access log
+/// says it in one). Its warnings and errors about anything else (a failed
+/// launch, a shutdown) are kept.
+fn is_rocket_chatter(metadata: &Metadata<'_>) -> bool {
+    let target = metadata.target();
+    // Rocket's indented lines (its code generated into our routes too)
+    // have a target ending in `_`.
+    if target == "_" || target.ends_with("::_") {
+        return true;
+    }
+    if !target.starts_with("rocket") {
+        return false;
+    }
+    let banner = target.starts_with("rocket::launch") && metadata.level() > Level::Error;
+    banner || metadata.level() > Level::Warn
+}
+
+impl Log for LineLogger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= self.level && (self.rocket_chatter || !is_rocket_chatter(metadata))
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let line = format_line(self.format, record, time::OffsetDateTime::now_utc());
+        // The writer queues the line; a full queue drops it rather than
+        // block a request.
+        let _ = self.writer.clone().write_all(line.as_bytes());
+    }
+
+    fn flush(&self) {}
+}
+
+/// One record as one line, ending in a newline.
+pub fn format_line(format: LogFormat, record: &Record<'_>, at: time::OffsetDateTime) -> String {
+    let ts = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let level = record.level().as_str().to_ascii_lowercase();
+    let message = record.args().to_string();
+    let mut fields = Fields {
+        format,
+        out: String::with_capacity(160),
+    };
+    fields.pair("ts", &ts, false);
+    fields.pair("level", &level, false);
+    fields.pair("target", record.target(), false);
+    fields.pair("msg", &message, false);
+    let _ = record.key_values().visit(&mut fields);
+    let mut out = fields.out;
+    match format {
+        LogFormat::Logfmt => out.push('\n'),
+        LogFormat::Json => {
+            out.insert(0, '{');
+            out.push_str("}\n");
+        }
+    }
+    out
+}
+
+struct Fields {
+    format: LogFormat,
+    out: String,
+}
+
+impl Fields {
+    /// Appends `key` and `value`; `bare` values (numbers) are written
+    /// without quotes.
+    fn pair(&mut self, key: &str, value: &str, bare: bool) {
+        let out = &mut self.out;
+        match self.format {
+            LogFormat::Logfmt => {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(key);
+                out.push('=');
+                let plain = !value.is_empty()
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_graphic() && c != '"' && c != '=' && c != '\\');
+                if plain {
+                    out.push_str(value);
+                } else {
+                    push_quoted(out, value);
+                }
+            }
+            LogFormat::Json => {
+                if !out.is_empty() {
+                    out.push(',');
+                }
+                push_quoted(out, key);
+                out.push(':');
+                if bare {
+                    out.push_str(value);
+                } else {
+                    push_quoted(out, value);
+                }
+            }
+        }
+    }
+}
+
+/// `value` in double quotes, escaped as JSON escapes it (which logfmt
+/// readers accept too): no line of the log is ever split by a value.
+fn push_quoted(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl<'kvs> VisitSource<'kvs> for Fields {
+    fn visit_pair(&mut self, key: Key<'kvs>, value: Value<'kvs>) -> Result<(), log::kv::Error> {
+        let bare = value.to_u64().is_some() || value.to_i64().is_some() || value.to_f64().is_some();
+        self.pair(key.as_str(), &value.to_string(), bare);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(format: LogFormat) -> String {
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        let kvs: [(&str, Value<'_>); 3] = [
+            ("method", Value::from("GET")),
+            ("status", Value::from(200_u16)),
+            ("path", Value::from("/a b\"\n")),
+        ];
+        let record = Record::builder()
+            .level(Level::Info)
+            .target("access")
+            .args(format_args!("request"))
+            .key_values(&kvs)
+            .build();
+        format_line(format, &record, at)
+    }
+
+    #[test]
+    fn logfmt_lines_quote_what_needs_it() {
+        assert_eq!(
+            line(LogFormat::Logfmt),
+            "ts=1970-01-01T00:00:00Z level=info target=access msg=request method=GET \
+             status=200 path=\"/a b\\\"\\n\"\n"
+        );
+    }
+
+    #[test]
+    fn json_lines_are_one_object_each() {
+        let text = line(LogFormat::Json);
+        assert!(text.ends_with("}\n") && text.matches('\n').count() == 1);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["status"], 200);
+        assert_eq!(value["path"], "/a b\"\n");
+        assert_eq!(value["target"], "access");
+    }
+}
