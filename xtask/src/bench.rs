@@ -536,11 +536,14 @@ fn log_report(log: &Path) -> Result<String, std::io::Error> {
     let lines = text.iter().filter(|b| **b == b'\n').count();
     let access = text
         .split(|b| *b == b'\n')
-        .filter(|line| line.windows(8).any(|w| w == b"\"access\""))
+        .filter(|line| {
+            let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
+            has(b"\"target\":\"access\"") || has(b"target=access ")
+        })
         .count();
     Ok(format!(
-        "\nThe server's log over these runs (default configuration: one JSON access line \
-         per request): {:.1} MB, {lines} lines, {access} of them access lines.\n",
+        "\nThe server's log over these runs (default configuration: one access line per \
+         request): {:.1} MB, {lines} lines, {access} of them access lines.\n",
         text.len() as f64 / 1e6
     ))
 }

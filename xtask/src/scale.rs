@@ -131,8 +131,13 @@ pub async fn plans(
         1_i64
     );
     explain!(
-        "purge of ended and idle sessions (every 10 minutes)",
+        "purge, ended sessions (every 10 minutes)",
         sql::DELETE_ENDED_SESSIONS,
+        0_i64
+    );
+    explain!(
+        "purge, idle sessions (every 10 minutes)",
+        sql::DELETE_IDLE_SESSIONS,
         0_i64
     );
     store.close().await;

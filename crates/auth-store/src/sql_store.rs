@@ -201,12 +201,16 @@ impl SessionStore for Store {
     }
 
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        on_pool!(self, pool => sqlx::query(sql::DELETE_ENDED_SESSIONS)
-            .bind(timestamp(now))
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))
-        .map_err(classify)
+        let mut deleted = 0;
+        for statement in [sql::DELETE_ENDED_SESSIONS, sql::DELETE_IDLE_SESSIONS] {
+            deleted += on_pool!(self, pool => sqlx::query(statement)
+                .bind(timestamp(now))
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()))
+            .map_err(classify)?;
+        }
+        Ok(deleted)
     }
 }
 
