@@ -1,6 +1,7 @@
 //! The server's log: one line per record, as logfmt or JSON, formatted on
-//! the thread that logs and written by a background thread, so that a
-//! request never waits for the terminal or the journal.
+//! the thread that logs, appended to a shared buffer, and written by a
+//! background thread a few times a second, so that a request never waits
+//! for the terminal or the journal, nor wakes a thread per line.
 //!
 //! Rocket's own per-request chatter (several lines per request, in a format
 //! no log shipper parses) is left out unless `log_level = "debug"`; its
@@ -10,13 +11,16 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use log::kv::{Key, Value, VisitSource};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use rocket::config::LogLevel;
 use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
-use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 
 use crate::setup::config::AppConfig;
 
@@ -32,8 +36,59 @@ pub enum LogFormat {
     Json,
 }
 
-/// Keeps the writer thread alive; dropping it writes what is still queued.
-pub struct LogGuard(#[allow(dead_code)] WorkerGuard);
+/// How often the writer thread writes what was logged.
+const WRITE_EVERY: Duration = Duration::from_millis(100);
+
+/// Most bytes held between writes; lines beyond are dropped rather than
+/// make a request wait (a terminal that stopped reading, say).
+const MAX_PENDING: usize = 8 * 1024 * 1024;
+
+/// Lines logged and not yet written, shared by every thread that logs.
+#[derive(Default)]
+struct Pending {
+    lines: Mutex<Vec<u8>>,
+    stopping: AtomicBool,
+}
+
+impl Pending {
+    fn push(&self, line: &[u8]) {
+        let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        if lines.len() + line.len() <= MAX_PENDING {
+            lines.extend_from_slice(line);
+        }
+    }
+
+    /// Writes what is pending to standard output.
+    fn write_out(&self, spare: &mut Vec<u8>) {
+        {
+            let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+            std::mem::swap(&mut *lines, spare);
+        }
+        if !spare.is_empty() {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(spare);
+            let _ = out.flush();
+            spare.clear();
+        }
+    }
+}
+
+/// Keeps the writer thread running; dropping it writes what is pending
+/// and stops the thread.
+pub struct LogGuard {
+    pending: Arc<Pending>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        self.pending.stopping.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
 
 /// Installs the log for a server run with `figment`'s settings
 /// (`log_level`, `log_format`), unless a logger is installed already (a
@@ -46,16 +101,28 @@ pub fn install(figment: &Figment) -> Option<LogGuard> {
         .extract::<AppConfig>()
         .map(|config| config.log_format)
         .unwrap_or_default();
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let pending = Arc::new(Pending::default());
     let logger = LineLogger {
         level: filter(level),
         rocket_chatter: level == LogLevel::Debug,
         format,
-        writer,
+        pending: Arc::clone(&pending),
     };
     log::set_boxed_logger(Box::new(logger)).ok()?;
     log::set_max_level(filter(level));
-    Some(LogGuard(guard))
+    let shared = Arc::clone(&pending);
+    let thread = std::thread::Builder::new()
+        .name("log writer".into())
+        .spawn(move || {
+            let mut spare = Vec::new();
+            while !shared.stopping.load(Ordering::Acquire) {
+                std::thread::park_timeout(WRITE_EVERY);
+                shared.write_out(&mut spare);
+            }
+            shared.write_out(&mut spare);
+        })
+        .ok();
+    Some(LogGuard { pending, thread })
 }
 
 fn filter(level: LogLevel) -> LevelFilter {
@@ -72,7 +139,7 @@ struct LineLogger {
     /// Whether Rocket's informational lines are kept.
     rocket_chatter: bool,
     format: LogFormat,
-    writer: NonBlocking,
+    pending: Arc<Pending>,
 }
 
 /// Whether a record is Rocket's own chatter: its launch banner (replaced
@@ -103,12 +170,12 @@ impl Log for LineLogger {
             return;
         }
         let line = format_line(self.format, record, time::OffsetDateTime::now_utc());
-        // The writer queues the line; a full queue drops it rather than
-        // block a request.
-        let _ = self.writer.clone().write_all(line.as_bytes());
+        self.pending.push(line.as_bytes());
     }
 
-    fn flush(&self) {}
+    fn flush(&self) {
+        self.pending.write_out(&mut Vec::new());
+    }
 }
 
 /// One record as one line, ending in a newline.
