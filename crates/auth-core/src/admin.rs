@@ -8,6 +8,17 @@ use crate::{
 };
 
 impl<S: AuthStore> AuthService<S> {
+    /// Adds an operator's (or an import's) action to `user`'s history: it
+    /// comes from no client of the site.
+    pub(crate) async fn record_by(
+        &self,
+        user: UserId,
+        kind: EventKind,
+        actor: Actor,
+    ) -> Result<(), AuthError> {
+        self.record(user, kind, actor, &ClientInfo::default()).await
+    }
+
     /// Up to `limit` accounts with ids above `after`, in id order, with
     /// their state and activity: call again with the last id until a page
     /// comes back short.
@@ -32,8 +43,7 @@ impl<S: AuthStore> AuthService<S> {
         actor: Actor,
     ) -> Result<User, AuthError> {
         let user = self.create_account(form, None).await?;
-        self.record(user.id, EventKind::Created, actor, &ClientInfo::default())
-            .await?;
+        self.record_by(user.id, EventKind::Created, actor).await?;
         Ok(user)
     }
 
@@ -47,8 +57,7 @@ impl<S: AuthStore> AuthService<S> {
             return Ok(false);
         }
         store.delete_user_sessions(id, None).await?;
-        self.record(id, EventKind::Disabled, actor, &ClientInfo::default())
-            .await?;
+        self.record_by(id, EventKind::Disabled, actor).await?;
         Ok(true)
     }
 
@@ -69,8 +78,7 @@ impl<S: AuthStore> AuthService<S> {
         if !store.enable_user(id).await? {
             return Ok(false);
         }
-        self.record(id, EventKind::Enabled, actor, &ClientInfo::default())
-            .await?;
+        self.record_by(id, EventKind::Enabled, actor).await?;
         Ok(true)
     }
 
@@ -82,8 +90,7 @@ impl<S: AuthStore> AuthService<S> {
         if !self.store().delete_user(id).await? {
             return Ok(false);
         }
-        self.record(id, EventKind::Deleted, actor, &ClientInfo::default())
-            .await?;
+        self.record_by(id, EventKind::Deleted, actor).await?;
         Ok(true)
     }
 
@@ -110,8 +117,7 @@ impl<S: AuthStore> AuthService<S> {
         store
             .clear_throttle(&ThrottleKey::account(&user.email))
             .await?;
-        self.record(id, EventKind::PasswordSet, actor, &ClientInfo::default())
-            .await?;
+        self.record_by(id, EventKind::PasswordSet, actor).await?;
         Ok(true)
     }
 
@@ -120,8 +126,7 @@ impl<S: AuthStore> AuthService<S> {
     pub async fn end_sessions(&self, id: UserId, actor: Actor) -> Result<u64, AuthError> {
         let ended = self.revoke_sessions(id, None).await?;
         if ended > 0 {
-            self.record(id, EventKind::SessionsEnded, actor, &ClientInfo::default())
-                .await?;
+            self.record_by(id, EventKind::SessionsEnded, actor).await?;
         }
         Ok(ended)
     }

@@ -176,12 +176,7 @@ impl<S: AuthStore> Import<'_, S> {
         match created {
             Ok(user) => {
                 self.auth
-                    .record(
-                        user.id,
-                        EventKind::Imported,
-                        self.actor.clone(),
-                        &Default::default(),
-                    )
+                    .record_by(user.id, EventKind::Imported, self.actor.clone())
                     .await?;
                 Ok(ImportOutcome::Imported(user))
             }

@@ -12,7 +12,7 @@ use crate::{
     Email, EventKind, EventStore, InputErrors, IssuedSession, LoginActivity, NewSession, NewUser,
     Password, PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session, SessionLength,
     SessionPolicy, SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey,
-    ThrottlePolicy, ThrottleState, ThrottleStore, User, UserId, UserStore,
+    ThrottlePolicy, ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
 };
 
 /// The hash unknown emails are verified against, made once, at first need.
@@ -409,22 +409,17 @@ impl<S: AuthStore> AuthService<S> {
         handle: &str,
         client: impl Into<ClientInfo>,
     ) -> Result<bool, AuthError> {
-        let store = &self.inner.store;
-        let sessions = store.list_user_sessions(user).await?;
+        let sessions = self.inner.store.list_user_sessions(user).await?;
         let Some(session) = sessions.iter().find(|s| s.digest.handle() == handle) else {
             return Ok(false);
         };
-        if !store.delete_session(&session.digest).await? {
-            return Ok(false);
-        }
-        self.record(
+        self.end_recorded(
             user,
+            &session.digest,
             EventKind::SessionRevoked,
-            Actor::Owner,
-            &client.into(),
+            client.into(),
         )
-        .await?;
-        Ok(true)
+        .await
     }
 
     /// Checks an email and password and, if they match, starts a new session
@@ -717,21 +712,28 @@ impl<S: AuthStore> AuthService<S> {
         token: &SessionToken,
         client: impl Into<ClientInfo>,
     ) -> Result<bool, AuthError> {
-        let store = &self.inner.store;
         let digest = token.digest();
-        let Some(record) = store.find_session(&digest).await? else {
+        let Some(record) = self.inner.store.find_session(&digest).await? else {
             return Ok(false);
         };
-        if !store.delete_session(&digest).await? {
+        self.end_recorded(record.user.id, &digest, EventKind::Logout, client.into())
+            .await
+    }
+
+    /// Deletes the session filed under `digest` and records `kind` in
+    /// `user`'s history, once: of several requests ending one session at
+    /// the same moment, only the one whose delete found it records it.
+    async fn end_recorded(
+        &self,
+        user: UserId,
+        digest: &TokenDigest,
+        kind: EventKind,
+        client: ClientInfo,
+    ) -> Result<bool, AuthError> {
+        if !self.inner.store.delete_session(digest).await? {
             return Ok(false);
         }
-        self.record(
-            record.user.id,
-            EventKind::Logout,
-            Actor::Owner,
-            &client.into(),
-        )
-        .await?;
+        self.record(user, kind, Actor::Owner, &client).await?;
         Ok(true)
     }
 

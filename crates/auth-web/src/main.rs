@@ -25,9 +25,10 @@ async fn main() -> ExitCode {
 }
 
 async fn serve() -> ExitCode {
+    let figment = auth_web::config::figment();
     // Held until the server stops, so the last lines are written.
-    let _log = auth_web::setup::logging::install(&auth_web::setup::config::figment());
-    let rocket = match auth_web::rocket() {
+    let _log = auth_web::setup::logging::install(&figment);
+    let rocket = match auth_web::build(figment, std::sync::Arc::new(auth_core::SystemClock)) {
         Ok(rocket) => rocket,
         Err(e) => {
             eprintln!("auth-web cannot start: {e}");

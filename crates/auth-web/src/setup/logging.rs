@@ -22,8 +22,6 @@ use rocket::config::LogLevel;
 use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::setup::config::AppConfig;
-
 /// How each line is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,9 +95,10 @@ pub fn install(figment: &Figment) -> Option<LogGuard> {
     let level = figment
         .extract_inner::<LogLevel>("log_level")
         .unwrap_or(LogLevel::Normal);
+    // A bad value stops the start a moment later, named by the
+    // configuration check; until then the default will do.
     let format = figment
-        .extract::<AppConfig>()
-        .map(|config| config.log_format)
+        .extract_inner::<LogFormat>("log_format")
         .unwrap_or_default();
     let pending = Arc::new(Pending::default());
     let logger = LineLogger {
@@ -183,16 +182,30 @@ pub fn format_line(format: LogFormat, record: &Record<'_>, at: time::OffsetDateT
     let ts = at
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let level = record.level().as_str().to_ascii_lowercase();
-    let message = record.args().to_string();
+    let level = match record.level() {
+        Level::Error => "error",
+        Level::Warn => "warn",
+        Level::Info => "info",
+        Level::Debug => "debug",
+        Level::Trace => "trace",
+    };
+    // Most messages are literals ("request"): no need to format them.
+    let formatted;
+    let message = match record.args().as_str() {
+        Some(literal) => literal,
+        None => {
+            formatted = record.args().to_string();
+            &formatted
+        }
+    };
     let mut fields = Fields {
         format,
         out: String::with_capacity(160),
     };
     fields.pair("ts", &ts, false);
-    fields.pair("level", &level, false);
+    fields.pair("level", level, false);
     fields.pair("target", record.target(), false);
-    fields.pair("msg", &message, false);
+    fields.pair("msg", message, false);
     let _ = record.key_values().visit(&mut fields);
     let mut out = fields.out;
     match format {
