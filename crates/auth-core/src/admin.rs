@@ -95,7 +95,7 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     /// Sets a new password for the account (the policy applies), ends all
-    /// of its sessions, and lifts any lock on its logins, so its owner can
+    /// of its sessions and reset links, and lifts any lock on its logins, so its owner can
     /// log in with the new password at once. `false` if there is no such
     /// account.
     pub async fn set_password(
@@ -114,6 +114,9 @@ impl<S: AuthStore> AuthService<S> {
             return Ok(false);
         }
         store.delete_user_sessions(id, None).await?;
+        store
+            .delete_link_tokens(id, Some(crate::LinkPurpose::PasswordReset))
+            .await?;
         store
             .clear_throttle(&ThrottleKey::account(&user.email))
             .await?;

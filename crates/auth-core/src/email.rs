@@ -44,6 +44,9 @@ pub enum EmailError {
     /// Not of the form `name@domain.tld`.
     #[error("Enter a valid email address, like name@example.com.")]
     Invalid,
+    /// The account's current address, given as a new one.
+    #[error("That is already your email address.")]
+    Unchanged,
 }
 
 impl Email {

@@ -39,6 +39,10 @@ pub enum AuthError {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+    /// A link from a mail that is unknown, expired, already used, replaced
+    /// by a newer one, or for an address the account no longer has.
+    #[error("the link is invalid, expired or already used")]
+    InvalidLink,
 }
 
 /// The operating system's random number generator failed: no token, salt

@@ -26,6 +26,13 @@ pub enum EventKind {
     PasswordChanged,
     /// An operator set a new password.
     PasswordSet,
+    /// The owner set a new password through a reset link.
+    PasswordReset,
+    /// The owner confirmed the address by following a link sent to it.
+    EmailConfirmed,
+    /// The owner moved the account to a new address by following a link
+    /// sent to it.
+    EmailChanged,
     /// Sessions were ended: by the owner ("log out everywhere else") or by
     /// an operator.
     SessionsEnded,
@@ -46,7 +53,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 16] = [
         Self::Registered,
         Self::Created,
         Self::Imported,
@@ -54,6 +61,9 @@ impl EventKind {
         Self::LoginFailed,
         Self::PasswordChanged,
         Self::PasswordSet,
+        Self::PasswordReset,
+        Self::EmailConfirmed,
+        Self::EmailChanged,
         Self::SessionsEnded,
         Self::Logout,
         Self::SessionRevoked,
@@ -72,6 +82,9 @@ impl EventKind {
             Self::LoginFailed => "login_failed",
             Self::PasswordChanged => "password_changed",
             Self::PasswordSet => "password_set",
+            Self::PasswordReset => "password_reset",
+            Self::EmailConfirmed => "email_confirmed",
+            Self::EmailChanged => "email_changed",
             Self::SessionsEnded => "sessions_ended",
             Self::Logout => "logout",
             Self::SessionRevoked => "session_revoked",

@@ -196,12 +196,15 @@
 mod admin;
 mod client;
 mod clock;
+mod delivery;
 mod email;
 mod error;
 mod event;
 mod hash_pool;
 mod hasher;
 mod import;
+mod links;
+mod mail;
 // Always in the documentation, so links to it resolve; usable with the
 // `memory` feature.
 #[cfg(any(feature = "memory", doc))]
@@ -218,11 +221,16 @@ mod werkzeug;
 
 pub use client::{ClientInfo, Device};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use delivery::MailFailure;
 pub use email::{Email, EmailError};
 pub use error::{AuthError, Field, InputErrors, RandomError};
 pub use event::{AccountEvent, Actor, EventKind, LoginActivity};
 pub use hasher::{BcryptHasher, HashError, InvalidCost, PasswordHash, PasswordHasher};
 pub use import::{Import, ImportOutcome, ImportSkip, ImportedAccount};
+pub use links::LinkTarget;
+pub use mail::{
+    Delivery, LinkPurpose, LinkToken, Mail, MailError, MailKind, MailPolicy, Mailer, Message,
+};
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use service::{
@@ -233,8 +241,10 @@ pub use session::{
     IssuedSession, Session, SessionLength, SessionPolicy, SessionTimes, SessionToken, TokenDigest,
 };
 pub use store::{
-    AccountStore, AccountSummary, BoxError, EventStore, NewSession, NewUser, SessionRecord,
-    SessionStore, SessionSummary, StoreError, ThrottleStore, UserCredentials, UserStore,
+    AccountStore, AccountSummary, BoxError, EmailChange, EventStore, LinkTokenRecord,
+    LinkTokenStore, MailStore, NewLinkToken, NewMail, NewSession, NewUser, QueuedMail,
+    SessionRecord, SessionStore, SessionSummary, StoreError, ThrottleStore, UserCredentials,
+    UserStore,
 };
 pub use throttle::{ThrottleKey, ThrottlePolicy, ThrottleState};
 pub use time;

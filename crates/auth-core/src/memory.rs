@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::{Duration, OffsetDateTime};
 
 use crate::{
-    AccountEvent, AccountStore, AccountSummary, ClientInfo, Email, EventKind, EventStore,
-    NewSession, NewUser, PasswordHash, SessionRecord, SessionStore, SessionSummary, SessionTimes,
-    StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials,
-    UserId, UserStore,
+    AccountEvent, AccountStore, AccountSummary, ClientInfo, Email, EmailChange, EventKind,
+    EventStore, LinkPurpose, LinkTokenRecord, LinkTokenStore, MailStore, NewLinkToken, NewMail,
+    NewSession, NewUser, PasswordHash, QueuedMail, SessionRecord, SessionStore, SessionSummary,
+    SessionTimes, StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User,
+    UserCredentials, UserId, UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -48,6 +49,17 @@ struct State {
     throttles: HashMap<ThrottleKey, ThrottleState>,
     /// In the order recorded.
     events: Vec<AccountEvent>,
+    links: HashMap<TokenDigest, LinkTokenRecord>,
+    next_mail_id: i64,
+    /// By id: oldest first.
+    mail: std::collections::BTreeMap<i64, StoredMail>,
+}
+
+#[derive(Debug, Clone)]
+struct StoredMail {
+    mail: NewMail,
+    attempts: u32,
+    due_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -62,7 +74,6 @@ impl State {
         let id = stored.user.id;
         AccountSummary {
             user: stored.user.clone(),
-            email_confirmed_at: None,
             disabled_at: stored.disabled_at,
             last_login_at: self
                 .events
@@ -115,6 +126,7 @@ impl UserStore for MemoryStore {
             email: new.email,
             name: new.name,
             created_at: whole_seconds(new.created_at),
+            email_confirmed_at: None,
         };
         state.by_email.insert(user.email.clone(), user.id);
         state.users.insert(
@@ -392,6 +404,7 @@ impl AccountStore for MemoryStore {
         state.by_email.remove(&stored.user.email);
         state.sessions.retain(|_, s| s.user_id != id);
         state.events.retain(|e| e.user_id != id);
+        state.links.retain(|_, l| l.user_id != id);
         Ok(true)
     }
 }
@@ -424,5 +437,226 @@ impl EventStore for MemoryStore {
         let count = state.events.len();
         state.events.retain(|e| e.at >= before);
         Ok((count - state.events.len()) as u64)
+    }
+}
+
+impl State {
+    /// Removes the live token of `purpose` filed under `digest`.
+    fn take_link(
+        &mut self,
+        digest: &TokenDigest,
+        purpose: LinkPurpose,
+        now: OffsetDateTime,
+    ) -> Option<LinkTokenRecord> {
+        let live = self
+            .links
+            .get(digest)
+            .is_some_and(|l| l.purpose == purpose && l.expires_at > now);
+        live.then(|| self.links.remove(digest)).flatten()
+    }
+}
+
+impl LinkTokenStore for MemoryStore {
+    async fn create_link_token(&self, new: NewLinkToken) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if !state.users.contains_key(&new.user_id) {
+            return Err(StoreError::Backend("no such user".into()));
+        }
+        state
+            .links
+            .retain(|_, l| l.user_id != new.user_id || l.purpose != new.purpose);
+        state.links.insert(
+            new.digest,
+            LinkTokenRecord {
+                user_id: new.user_id,
+                purpose: new.purpose,
+                email: new.email,
+                created_at: whole_seconds(new.created_at),
+                expires_at: whole_seconds(new.expires_at),
+            },
+        );
+        Ok(())
+    }
+
+    async fn find_link_token(
+        &self,
+        digest: &TokenDigest,
+        purpose: LinkPurpose,
+    ) -> Result<Option<LinkTokenRecord>, StoreError> {
+        Ok(self
+            .state()
+            .links
+            .get(digest)
+            .filter(|l| l.purpose == purpose)
+            .cloned())
+    }
+
+    async fn delete_link_tokens(
+        &self,
+        user: UserId,
+        purpose: Option<LinkPurpose>,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.links.len();
+        state
+            .links
+            .retain(|_, l| l.user_id != user || purpose.is_some_and(|p| p != l.purpose));
+        Ok((before - state.links.len()) as u64)
+    }
+
+    async fn delete_expired_link_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.links.len();
+        state.links.retain(|_, l| l.expires_at > now);
+        Ok((before - state.links.len()) as u64)
+    }
+
+    async fn reset_password(
+        &self,
+        digest: &TokenDigest,
+        hash: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError> {
+        let mut state = self.state();
+        let Some(link) = state.links.get(digest).cloned() else {
+            return Ok(None);
+        };
+        let current = state.users.get(&link.user_id).map(|u| &u.user.email);
+        if current != Some(&link.email) {
+            return Ok(None);
+        }
+        if state
+            .take_link(digest, LinkPurpose::PasswordReset, now)
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let user = link.user_id;
+        if let Some(stored) = state.users.get_mut(&user) {
+            stored.password_hash = hash.clone();
+        }
+        state.sessions.retain(|_, s| s.user_id != user);
+        state
+            .links
+            .retain(|_, l| l.user_id != user || l.purpose != LinkPurpose::PasswordReset);
+        Ok(Some(user))
+    }
+
+    async fn confirm_email(
+        &self,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError> {
+        let mut state = self.state();
+        let Some(link) = state.links.get(digest).cloned() else {
+            return Ok(None);
+        };
+        let matches = state
+            .users
+            .get(&link.user_id)
+            .is_some_and(|u| u.user.email == link.email);
+        if !matches
+            || state
+                .take_link(digest, LinkPurpose::ConfirmEmail, now)
+                .is_none()
+        {
+            return Ok(None);
+        }
+        if let Some(stored) = state.users.get_mut(&link.user_id) {
+            stored.user.email_confirmed_at = Some(whole_seconds(now));
+        }
+        Ok(Some(link.user_id))
+    }
+
+    async fn change_email(
+        &self,
+        digest: &TokenDigest,
+        keep: Option<&TokenDigest>,
+        now: OffsetDateTime,
+    ) -> Result<Option<EmailChange>, StoreError> {
+        let mut state = self.state();
+        let Some(link) = state.links.get(digest).cloned() else {
+            return Ok(None);
+        };
+        let live = link.purpose == LinkPurpose::ChangeEmail && link.expires_at > now;
+        if !live || !state.users.contains_key(&link.user_id) {
+            return Ok(None);
+        }
+        if state.by_email.contains_key(&link.email) {
+            return Err(StoreError::EmailTaken);
+        }
+        let user = link.user_id;
+        state.links.retain(|_, l| l.user_id != user);
+        let Some(stored) = state.users.get_mut(&user) else {
+            return Ok(None);
+        };
+        let old = std::mem::replace(&mut stored.user.email, link.email.clone());
+        stored.user.email_confirmed_at = Some(whole_seconds(now));
+        state.by_email.remove(&old);
+        state.by_email.insert(link.email.clone(), user);
+        state
+            .sessions
+            .retain(|d, s| s.user_id != user || Some(d) == keep);
+        Ok(Some(EmailChange {
+            user_id: user,
+            old,
+            new: link.email,
+        }))
+    }
+}
+
+impl MailStore for MemoryStore {
+    async fn enqueue_mail(&self, mail: &NewMail) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.next_mail_id += 1;
+        let id = state.next_mail_id;
+        let mut mail = mail.clone();
+        mail.created_at = whole_seconds(mail.created_at);
+        let due_at = mail.created_at;
+        state.mail.insert(
+            id,
+            StoredMail {
+                mail,
+                attempts: 0,
+                due_at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn claim_mail(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        let mut state = self.state();
+        Ok(state
+            .mail
+            .iter_mut()
+            .filter(|(_, m)| m.due_at <= now)
+            .take(limit as usize)
+            .map(|(id, m)| {
+                m.attempts += 1;
+                m.due_at = whole_seconds(lease_until);
+                QueuedMail {
+                    id: *id,
+                    mail: m.mail.clone(),
+                    attempts: m.attempts,
+                }
+            })
+            .collect())
+    }
+
+    async fn finish_mail(&self, id: i64) -> Result<(), StoreError> {
+        self.state().mail.remove(&id);
+        Ok(())
+    }
+
+    async fn retry_mail(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
+        if let Some(m) = self.state().mail.get_mut(&id) {
+            m.due_at = whole_seconds(at);
+        }
+        Ok(())
     }
 }

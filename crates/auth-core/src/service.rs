@@ -9,10 +9,11 @@ use crate::hash_pool::HashPool;
 use crate::HashError;
 use crate::{
     AccountEvent, AccountStore, Actor, AuthError, BcryptHasher, ClientInfo, Clock, DisplayName,
-    Email, EventKind, EventStore, InputErrors, IssuedSession, LoginActivity, NewSession, NewUser,
-    Password, PasswordError, PasswordHash, PasswordHasher, PasswordPolicy, Session, SessionLength,
-    SessionPolicy, SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey,
-    ThrottlePolicy, ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
+    Email, EventKind, EventStore, InputErrors, IssuedSession, LinkPurpose, LinkTokenStore,
+    LoginActivity, MailKind, MailPolicy, MailStore, NewSession, NewUser, Password, PasswordError,
+    PasswordHash, PasswordHasher, PasswordPolicy, Session, SessionLength, SessionPolicy,
+    SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy,
+    ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
 };
 
 /// The hash unknown emails are verified against, made once, at first need.
@@ -33,6 +34,8 @@ pub const DEFAULT_HISTORY_RETENTION: Duration = Duration::days(365);
 pub struct Purged {
     /// Sessions past their idle or absolute timeout.
     pub sessions: u64,
+    /// Mailed links past their time.
+    pub links: u64,
     /// Throttle records older than anything they still count.
     pub throttles: u64,
     /// History events older than
@@ -42,10 +45,22 @@ pub struct Purged {
 
 /// A throttle key an attempt counts against, with its limit and what a
 /// successful check does to its count.
-struct Counter {
+pub(crate) struct Counter {
     key: ThrottleKey,
     limit: u32,
     on_success: OnSuccess,
+}
+
+impl Counter {
+    /// A key whose attempts stay counted: requests that cost something
+    /// whatever their outcome (a new account, a mail).
+    pub(crate) fn kept(key: ThrottleKey, limit: u32) -> Self {
+        Self {
+            key,
+            limit,
+            on_success: OnSuccess::Release,
+        }
+    }
 }
 
 enum OnSuccess {
@@ -148,6 +163,9 @@ struct Inner<S> {
     passwords: PasswordPolicy,
     throttle: ThrottlePolicy,
     history_retention: Duration,
+    mail: MailPolicy,
+    /// Wakes a worker waiting in [`AuthService::wait_for_mail`].
+    mail_queued: tokio::sync::Notify,
     /// Verified against for unknown emails; made once, off the caller's
     /// thread (see [`AuthServiceBuilder::build`]).
     dummy_hash: Arc<tokio::sync::OnceCell<PasswordHash>>,
@@ -181,15 +199,28 @@ pub struct AuthServiceBuilder<S> {
     passwords: PasswordPolicy,
     throttle: ThrottlePolicy,
     history_retention: Duration,
+    mail: MailPolicy,
     max_concurrent_hashes: usize,
 }
 
 /// What an [`AuthService`]'s store must provide: every store trait. It is
 /// implemented for every type that implements them all; name it in bounds
-/// (`S: AuthStore`) rather than listing the five.
-pub trait AuthStore: UserStore + SessionStore + ThrottleStore + AccountStore + EventStore {}
+/// (`S: AuthStore`) rather than listing the seven.
+pub trait AuthStore:
+    UserStore + SessionStore + ThrottleStore + AccountStore + EventStore + LinkTokenStore + MailStore
+{
+}
 
-impl<S: UserStore + SessionStore + ThrottleStore + AccountStore + EventStore> AuthStore for S {}
+impl<S> AuthStore for S where
+    S: UserStore
+        + SessionStore
+        + ThrottleStore
+        + AccountStore
+        + EventStore
+        + LinkTokenStore
+        + MailStore
+{
+}
 
 impl<S: AuthStore> AuthServiceBuilder<S> {
     /// The password hasher (default: [`BcryptHasher`] at cost 12).
@@ -230,6 +261,13 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
         self
     }
 
+    /// How long mailed links work and how undelivered mail is retried
+    /// (default: [`MailPolicy::default`]).
+    pub fn mail_policy(mut self, policy: MailPolicy) -> Self {
+        self.mail = policy;
+        self
+    }
+
     /// How many hashes may run at once (default: the number of CPU cores).
     /// More would only make each one slower and take CPU from everything
     /// else; further logins wait their turn.
@@ -252,6 +290,8 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
                 passwords: self.passwords,
                 throttle: self.throttle,
                 history_retention: self.history_retention,
+                mail: self.mail,
+                mail_queued: tokio::sync::Notify::new(),
                 dummy_hash: Arc::default(),
             }),
         })
@@ -269,6 +309,7 @@ impl<S: AuthStore> AuthService<S> {
             passwords: PasswordPolicy::default(),
             throttle: ThrottlePolicy::default(),
             history_retention: DEFAULT_HISTORY_RETENTION,
+            mail: MailPolicy::default(),
             max_concurrent_hashes: std::thread::available_parallelism().map_or(2, usize::from),
         }
     }
@@ -304,12 +345,23 @@ impl<S: AuthStore> AuthService<S> {
         &self.inner.sessions
     }
 
+    /// How long mailed links work, and the mail queue's retries.
+    pub fn mail_policy(&self) -> &MailPolicy {
+        &self.inner.mail
+    }
+
+    /// Woken whenever this service queues a mail.
+    pub(crate) fn mail_queued(&self) -> &tokio::sync::Notify {
+        &self.inner.mail_queued
+    }
+
     /// The rules for new passwords in force.
     pub fn password_policy(&self) -> &PasswordPolicy {
         &self.inner.passwords
     }
 
-    /// Creates an account and logs it in.
+    /// Creates an account and logs it in, and queues a mail with a link
+    /// confirming its address.
     ///
     /// Every field is checked and every problem reported at once in
     /// [`AuthError::InvalidInput`]. The password is hashed before the insert,
@@ -334,6 +386,8 @@ impl<S: AuthStore> AuthService<S> {
         let client = client.into();
         let user = self.create_account(form, client.addr).await?;
         self.record(user.id, EventKind::Registered, Actor::Owner, &client)
+            .await?;
+        self.queue_mail(MailKind::ConfirmEmail, Some(&user), None)
             .await?;
         self.start_session(user, client, SessionLength::Browser)
             .await
@@ -614,7 +668,7 @@ impl<S: AuthStore> AuthService<S> {
     /// is checked. If any key is locked or has no attempt left in its
     /// window, the attempts just counted are given back and the answer is
     /// [`AuthError::Throttled`] with the longest wait.
-    async fn reserve_attempts(
+    pub(crate) async fn reserve_attempts(
         &self,
         keys: &[Counter],
         window: Duration,
@@ -827,8 +881,9 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     /// Changes the password of the session's account after checking the
-    /// current one, and ends every other session of the account (someone
-    /// who learnt the old password is logged out). A wrong current password
+    /// current one, ends every other session of the account (someone
+    /// who learnt the old password is logged out) and every reset link
+    /// sent for it, and mails a notice to its address. A wrong current password
     /// counts against the account's login throttle, so a stolen session
     /// cannot be used to guess it quickly.
     pub async fn change_password(
@@ -847,17 +902,24 @@ impl<S: AuthStore> AuthService<S> {
             .update_password_hash(user.id, &hash)
             .await?;
         self.revoke_sessions(user.id, Some(token)).await?;
+        self.inner
+            .store
+            .delete_link_tokens(user.id, Some(LinkPurpose::PasswordReset))
+            .await?;
         self.record(user.id, EventKind::PasswordChanged, Actor::Owner, &client)
+            .await?;
+        self.queue_mail(MailKind::PasswordChanged, Some(&user), None)
             .await
     }
 
-    /// Deletes ended sessions, throttle records that no longer matter and
+    /// Deletes ended sessions, expired links, throttle records that no longer matter and
     /// history past its retention; run it now and then to keep the tables
     /// small. Returns how many of each were deleted.
     pub async fn purge_expired(&self) -> Result<Purged, AuthError> {
         let now = self.now();
         let store = &self.inner.store;
         let sessions = store.delete_expired_sessions(now).await?;
+        let links = store.delete_expired_link_tokens(now).await?;
         // Keep records through a whole lock, so the doubling is remembered,
         // and through a whole registration window.
         let stale = now - self.inner.throttle.retention();
@@ -867,6 +929,7 @@ impl<S: AuthStore> AuthService<S> {
             .await?;
         Ok(Purged {
             sessions,
+            links,
             throttles,
             events,
         })

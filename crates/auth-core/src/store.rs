@@ -22,8 +22,8 @@ use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
-    AccountEvent, ClientInfo, DisplayName, Email, PasswordHash, SessionTimes, ThrottleKey,
-    ThrottleState, TokenDigest, User, UserId,
+    AccountEvent, ClientInfo, DisplayName, Email, LinkPurpose, MailKind, PasswordHash,
+    SessionTimes, ThrottleKey, ThrottleState, TokenDigest, User, UserId,
 };
 
 /// A boxed error from a store's driver.
@@ -79,8 +79,6 @@ pub struct UserCredentials {
 pub struct AccountSummary {
     /// The account.
     pub user: User,
-    /// When its email address was confirmed, if it was.
-    pub email_confirmed_at: Option<OffsetDateTime>,
     /// When it was disabled, if it is disabled.
     pub disabled_at: Option<OffsetDateTime>,
     /// Its most recent [`EventKind::Login`](crate::EventKind::Login) still
@@ -350,4 +348,177 @@ pub trait ThrottleStore: Send + Sync {
         &self,
         before: OffsetDateTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// A link token about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewLinkToken {
+    /// The digest of the token the link carries.
+    pub digest: TokenDigest,
+    /// Whose account it acts on.
+    pub user_id: UserId,
+    /// What it does.
+    pub purpose: LinkPurpose,
+    /// The address it was sent to: for a reset or a confirmation the
+    /// account's address at the time (the link dies if it changes), for an
+    /// address change the new address.
+    pub email: Email,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A stored link token, as [`LinkTokenStore::find_link_token`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkTokenRecord {
+    /// Whose account it acts on.
+    pub user_id: UserId,
+    /// What it does.
+    pub purpose: LinkPurpose,
+    /// The address it was sent to.
+    pub email: Email,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// What [`LinkTokenStore::change_email`] changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailChange {
+    /// The account.
+    pub user_id: UserId,
+    /// Its address before.
+    pub old: Email,
+    /// Its address now.
+    pub new: Email,
+}
+
+/// The single-use secrets of links sent by mail, filed under their
+/// digest. Redeeming one is a single transaction that deletes it and makes
+/// its change, so of two requests with one token at the same moment, on
+/// one instance or several, exactly one wins; a token whose account's
+/// address changed since it was sent redeems nothing.
+pub trait LinkTokenStore: Send + Sync {
+    /// Stores a token, deleting every other token of the same account and
+    /// purpose in the same step: only the newest link works.
+    fn create_link_token(
+        &self,
+        token: NewLinkToken,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The token filed under `digest` for `purpose`, expired or not (the
+    /// caller applies the time).
+    fn find_link_token(
+        &self,
+        digest: &TokenDigest,
+        purpose: LinkPurpose,
+    ) -> impl Future<Output = Result<Option<LinkTokenRecord>, StoreError>> + Send;
+
+    /// Deletes `user`'s tokens of `purpose` (all purposes if `None`).
+    /// Returns how many.
+    fn delete_link_tokens(
+        &self,
+        user: UserId,
+        purpose: Option<LinkPurpose>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Deletes every token that expired by `now`. Returns how many.
+    fn delete_expired_link_tokens(
+        &self,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Redeems a [`LinkPurpose::PasswordReset`] token live at `now`, in one
+    /// transaction: deletes it, sets the account's password hash (only if
+    /// its address is still the one the link was sent to), ends every
+    /// session of the account and deletes its other reset tokens. The
+    /// account, or `None` if the token was unknown, expired, already used,
+    /// or its address changed (then nothing changes).
+    fn reset_password(
+        &self,
+        digest: &TokenDigest,
+        hash: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
+
+    /// Redeems a [`LinkPurpose::ConfirmEmail`] token live at `now`, in one
+    /// transaction: deletes it and marks the account's address confirmed at
+    /// `now`, if it is still the address the link was sent to. `None` (and
+    /// nothing changes) otherwise.
+    fn confirm_email(
+        &self,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
+
+    /// Redeems a [`LinkPurpose::ChangeEmail`] token live at `now`, in one
+    /// transaction: deletes it, makes its address the account's (confirmed
+    /// at `now`), deletes the account's other link tokens, and ends every
+    /// session of the account except `keep`. An address another account
+    /// took meanwhile is [`StoreError::EmailTaken`] and changes nothing.
+    /// `None` if the token was unknown, expired or used.
+    fn change_email(
+        &self,
+        digest: &TokenDigest,
+        keep: Option<&TokenDigest>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<EmailChange>, StoreError>> + Send;
+}
+
+/// A mail about to be queued. What it says is worked out when it is sent,
+/// from the account as it is then: the queue holds no secret, and a link is
+/// made only for a mail that goes out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMail {
+    /// Which mail.
+    pub kind: MailKind,
+    /// The account it concerns; `None` for a reset asked for by address
+    /// (the account is looked up when it is sent, so the request does the
+    /// same work whether or not the address is registered).
+    pub user_id: Option<UserId>,
+    /// The address concerned: the one a reset was asked for, the new
+    /// address of an address change, the old one of a notice of it.
+    pub email: Option<Email>,
+    /// When it was asked for.
+    pub created_at: OffsetDateTime,
+}
+
+/// A queued mail, as a worker claims it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    /// Its place in the queue.
+    pub id: i64,
+    /// What was queued.
+    pub mail: NewMail,
+    /// How many times it has been claimed, this claim included.
+    pub attempts: u32,
+}
+
+/// The outgoing mail queue, shared by every instance through the database.
+pub trait MailStore: Send + Sync {
+    /// Queues a mail, due at once.
+    fn enqueue_mail(&self, mail: &NewMail) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Claims up to `limit` mails due at `now`, oldest first, in one atomic
+    /// step: each claimed mail counts one more attempt and is not due again
+    /// until `lease_until`, so two workers (on one instance or several)
+    /// never claim the same mail at once.
+    fn claim_mail(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<QueuedMail>, StoreError>> + Send;
+
+    /// Removes a mail from the queue (sent, or given up).
+    fn finish_mail(&self, id: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Makes a claimed mail due again at `at`.
+    fn retry_mail(
+        &self,
+        id: i64,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

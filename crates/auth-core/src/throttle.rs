@@ -24,10 +24,15 @@ use crate::Email;
 /// stranger can delay a user's login, never take their account away.
 ///
 /// Separately, a client address may create at most `registration_limit`
-/// accounts per `registration_window` (each costs a password hash).
+/// accounts per `registration_window` (each costs a password hash), and
+/// ask for at most `mail_address_limit` mails (reset links, confirmation
+/// links) per `registration_window`; one address receives at most
+/// `mail_limit` of them per `registration_window`, so the site cannot be
+/// used to flood someone's inbox.
 ///
 /// The defaults (5 per account and 50 per address in 15 minutes, locks of
-/// 1 to 15 minutes, 20 new accounts per address per hour) keep an attacker
+/// 1 to 15 minutes, 20 new accounts and 20 mails per address per hour, 5
+/// mails to one address per hour) keep an attacker
 /// far below OWASP ASVS's 100 failed attempts per hour per account, and
 /// leave room for an office behind one NAT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +49,12 @@ pub struct ThrottlePolicy {
     pub max_lockout: Duration,
     /// New accounts per client address per `registration_window`.
     pub registration_limit: u32,
-    /// The window for counting new accounts.
+    /// The window for counting new accounts and requested mails.
     pub registration_window: Duration,
+    /// Requested mails per recipient address per `registration_window`.
+    pub mail_limit: u32,
+    /// Requested mails per client address per `registration_window`.
+    pub mail_address_limit: u32,
 }
 
 impl Default for ThrottlePolicy {
@@ -58,6 +67,8 @@ impl Default for ThrottlePolicy {
             max_lockout: Duration::minutes(15),
             registration_limit: 20,
             registration_window: Duration::hours(1),
+            mail_limit: 5,
+            mail_address_limit: 20,
         }
     }
 }
@@ -69,6 +80,8 @@ impl ThrottlePolicy {
             account_limit: u32::MAX,
             address_limit: u32::MAX,
             registration_limit: u32::MAX,
+            mail_limit: u32::MAX,
+            mail_address_limit: u32::MAX,
             ..Self::default()
         }
     }
@@ -114,6 +127,17 @@ impl ThrottleKey {
     /// [`ThrottleKey::address`] and counted apart from its logins.
     pub fn registrations(address: IpAddr) -> Self {
         Self::network(b"register:", address)
+    }
+
+    /// The key of the mails requested for one recipient address.
+    pub fn mail_to(email: &Email) -> Self {
+        Self::digest(&[b"mail-to:"], email.as_str().as_bytes())
+    }
+
+    /// The key of the mails a client address requested, grouped like
+    /// [`ThrottleKey::address`].
+    pub fn mail_from(address: IpAddr) -> Self {
+        Self::network(b"mail-from:", address)
     }
 
     fn network(purpose: &[u8], address: IpAddr) -> Self {

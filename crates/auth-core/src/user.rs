@@ -41,4 +41,7 @@ pub struct User {
     pub name: DisplayName,
     /// When the account was created.
     pub created_at: OffsetDateTime,
+    /// When its address was confirmed (its owner followed a link sent to
+    /// it), if it has been since it was last set.
+    pub email_confirmed_at: Option<OffsetDateTime>,
 }

@@ -260,6 +260,7 @@ async fn purge_removes_only_ended_sessions() {
         f.auth.purge_expired().await.unwrap(),
         auth_core::Purged {
             sessions: 1,
+            links: 0,
             throttles: 0,
             events: 0
         }

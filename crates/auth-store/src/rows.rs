@@ -5,8 +5,9 @@
 use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
     AccountEvent, AccountSummary, Actor, ClientInfo, Device, DisplayName, Email, EventKind,
-    PasswordHash, SessionRecord, SessionSummary, SessionTimes, StoreError, ThrottleState,
-    TokenDigest, User, UserCredentials, UserId,
+    LinkPurpose, LinkTokenRecord, MailKind, NewMail, PasswordHash, QueuedMail, SessionRecord,
+    SessionSummary, SessionTimes, StoreError, ThrottleState, TokenDigest, User, UserCredentials,
+    UserId,
 };
 
 #[derive(sqlx::FromRow)]
@@ -15,6 +16,7 @@ pub(crate) struct UserRow {
     email: String,
     name: String,
     created_at: i64,
+    email_confirmed_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -29,7 +31,6 @@ pub(crate) struct CredentialsRow {
 pub(crate) struct AccountSummaryRow {
     #[sqlx(flatten)]
     user: UserRow,
-    email_confirmed_at: Option<i64>,
     disabled_at: Option<i64>,
     last_login_at: Option<i64>,
     live_sessions: i64,
@@ -107,6 +108,7 @@ impl TryFrom<UserRow> for User {
             email: Email::parse(&row.email).map_err(|_| corrupt("email"))?,
             name: DisplayName::parse(&row.name).map_err(|_| corrupt("name"))?,
             created_at: time(row.created_at)?,
+            email_confirmed_at: row.email_confirmed_at.map(time).transpose()?,
         })
     }
 }
@@ -129,7 +131,6 @@ impl TryFrom<AccountSummaryRow> for AccountSummary {
     fn try_from(row: AccountSummaryRow) -> Result<Self, StoreError> {
         Ok(AccountSummary {
             user: row.user.try_into()?,
-            email_confirmed_at: row.email_confirmed_at.map(time).transpose()?,
             disabled_at: row.disabled_at.map(time).transpose()?,
             last_login_at: row.last_login_at.map(time).transpose()?,
             live_sessions: u64::try_from(row.live_sessions)
@@ -228,4 +229,69 @@ impl TryFrom<SessionSummaryRow> for SessionSummary {
             client: row.client.try_into()?,
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LinkTokenRow {
+    user_id: i64,
+    purpose: String,
+    email: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<LinkTokenRow> for LinkTokenRecord {
+    type Error = StoreError;
+
+    fn try_from(row: LinkTokenRow) -> Result<Self, StoreError> {
+        Ok(LinkTokenRecord {
+            user_id: UserId::new(row.user_id),
+            purpose: LinkPurpose::parse(&row.purpose)
+                .ok_or_else(|| StoreError::Corrupt(format!("link purpose {:?}", row.purpose)))?,
+            email: stored_email(&row.email)?,
+            created_at: time(row.created_at)?,
+            expires_at: time(row.expires_at)?,
+        })
+    }
+}
+
+/// A used-up link token: whose it was and where it was sent.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TakenLinkRow {
+    pub(crate) user_id: i64,
+    pub(crate) email: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct QueuedMailRow {
+    id: i64,
+    kind: String,
+    user_id: Option<i64>,
+    email: Option<String>,
+    created_at: i64,
+    attempts: i64,
+}
+
+impl TryFrom<QueuedMailRow> for QueuedMail {
+    type Error = StoreError;
+
+    fn try_from(row: QueuedMailRow) -> Result<Self, StoreError> {
+        Ok(QueuedMail {
+            id: row.id,
+            mail: NewMail {
+                kind: MailKind::parse(&row.kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("mail kind {:?}", row.kind)))?,
+                user_id: row.user_id.map(UserId::new),
+                email: row.email.as_deref().map(stored_email).transpose()?,
+                created_at: time(row.created_at)?,
+            },
+            attempts: u32::try_from(row.attempts)
+                .map_err(|_| StoreError::Corrupt("mail attempts out of range".into()))?,
+        })
+    }
+}
+
+/// An address read back from the store.
+pub(crate) fn stored_email(text: &str) -> Result<Email, StoreError> {
+    Email::parse(text).map_err(|_| StoreError::Corrupt("invalid stored email".into()))
 }

@@ -11,11 +11,12 @@ pub const INSERT_USER: &str = "INSERT INTO users (email, name, password_hash, cr
      VALUES ($1, $2, $3, $4) RETURNING id";
 
 /// An account and its password hash, by normalised email (login).
-pub const SELECT_CREDENTIALS: &str =
-    "SELECT id, email, name, created_at, password_hash, disabled_at FROM users WHERE email = $1";
+pub const SELECT_CREDENTIALS: &str = "SELECT id, email, name, created_at, email_confirmed_at, \
+     password_hash, disabled_at FROM users WHERE email = $1";
 
 /// An account by id.
-pub const SELECT_USER: &str = "SELECT id, email, name, created_at FROM users WHERE id = $1";
+pub const SELECT_USER: &str =
+    "SELECT id, email, name, created_at, email_confirmed_at FROM users WHERE id = $1";
 
 /// Replaces an account's password hash.
 pub const UPDATE_PASSWORD_HASH: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
@@ -27,7 +28,8 @@ pub const INSERT_SESSION: &str = "INSERT INTO sessions \
 
 /// A session and its account, by token digest: the query on every request
 /// with a session. A disabled account's sessions are not found.
-pub const SELECT_SESSION: &str = "SELECT u.id, u.email, u.name, u.created_at, \
+pub const SELECT_SESSION: &str =
+    "SELECT u.id, u.email, u.name, u.created_at, u.email_confirmed_at, \
      s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.idle_timeout, \
      s.authenticated_at \
      FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -152,3 +154,63 @@ pub const SELECT_EVENTS: &str = "SELECT user_id, kind, at, operator, client_addr
 
 /// Deletes history past its retention.
 pub const DELETE_OLD_EVENTS: &str = "DELETE FROM account_events WHERE at < $1";
+
+/// Stores a mailed link's token (after the next statement, in one
+/// transaction).
+pub const INSERT_LINK_TOKEN: &str = "INSERT INTO link_tokens \
+     (token_digest, user_id, purpose, email, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Deletes an account's link tokens of one purpose: the ones a new link
+/// replaces, or every reset link once the password changes.
+pub const DELETE_USER_LINK_TOKENS_FOR: &str =
+    "DELETE FROM link_tokens WHERE user_id = $1 AND purpose = $2";
+
+/// Deletes all of an account's link tokens.
+pub const DELETE_USER_LINK_TOKENS: &str = "DELETE FROM link_tokens WHERE user_id = $1";
+
+/// A link token by digest and purpose.
+pub const SELECT_LINK_TOKEN: &str = "SELECT user_id, purpose, email, created_at, expires_at \
+     FROM link_tokens WHERE token_digest = $1 AND purpose = $2";
+
+/// Uses up a live link token, returning whose it was and where it was sent:
+/// of two transactions taking one token, only one gets a row.
+pub const TAKE_LINK_TOKEN: &str = "DELETE FROM link_tokens \
+     WHERE token_digest = $1 AND purpose = $2 AND expires_at > $3 RETURNING user_id, email";
+
+/// Deletes expired link tokens.
+pub const DELETE_EXPIRED_LINK_TOKENS: &str = "DELETE FROM link_tokens WHERE expires_at <= $1";
+
+/// Sets the password hash from a reset link, if the account's address is
+/// still the one the link went to.
+pub const RESET_PASSWORD_HASH: &str =
+    "UPDATE users SET password_hash = $1 WHERE id = $2 AND email = $3";
+
+/// Marks an address confirmed, if it is still the account's.
+pub const CONFIRM_EMAIL: &str =
+    "UPDATE users SET email_confirmed_at = $1 WHERE id = $2 AND email = $3";
+
+/// An account's address (before an address change).
+pub const SELECT_EMAIL: &str = "SELECT email FROM users WHERE id = $1";
+
+/// Moves an account to a confirmed new address; the unique index refuses
+/// an address another account has.
+pub const CHANGE_EMAIL: &str = "UPDATE users SET email = $1, email_confirmed_at = $2 WHERE id = $3";
+
+/// Queues a mail, due at once.
+pub const INSERT_MAIL: &str = "INSERT INTO mail_queue \
+     (kind, user_id, email, created_at, attempts, due_at) VALUES ($1, $2, $3, $4, 0, $4)";
+
+/// Claims up to `$3` mails due at `$1` until `$2`. The outer condition is
+/// checked again on each row as it is updated, so on PostgreSQL a row
+/// another worker claimed meanwhile is skipped rather than claimed twice.
+pub const CLAIM_MAIL: &str = "UPDATE mail_queue SET attempts = attempts + 1, due_at = $2 \
+     WHERE due_at <= $1 AND id IN \
+     (SELECT id FROM mail_queue WHERE due_at <= $1 ORDER BY due_at, id LIMIT $3) \
+     RETURNING id, kind, user_id, email, created_at, attempts";
+
+/// Removes a mail from the queue.
+pub const DELETE_MAIL: &str = "DELETE FROM mail_queue WHERE id = $1";
+
+/// Makes a mail due again.
+pub const RETRY_MAIL: &str = "UPDATE mail_queue SET due_at = $2 WHERE id = $1";

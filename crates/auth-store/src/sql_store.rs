@@ -17,9 +17,11 @@
 
 use auth_core::time::OffsetDateTime;
 use auth_core::{
-    AccountEvent, AccountStore, AccountSummary, Device, Email, EventKind, EventStore, NewSession,
-    NewUser, PasswordHash, SessionRecord, SessionStore, SessionSummary, StoreError, ThrottleKey,
-    ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId, UserStore,
+    AccountEvent, AccountStore, AccountSummary, Device, Email, EmailChange, EventKind, EventStore,
+    LinkPurpose, LinkTokenRecord, LinkTokenStore, MailStore, NewLinkToken, NewMail, NewSession,
+    NewUser, PasswordHash, QueuedMail, SessionRecord, SessionStore, SessionSummary, StoreError,
+    ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId,
+    UserStore,
 };
 
 use crate::error::{classify, classify_user_insert};
@@ -67,6 +69,7 @@ impl UserStore for Store {
             name: new.name,
             created_at: OffsetDateTime::from_unix_timestamp(created_at)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            email_confirmed_at: None,
         })
     }
 
@@ -403,6 +406,257 @@ impl EventStore for Store {
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))
+        .map_err(classify)
+    }
+}
+
+/// Uses up the live token of `purpose` under `digest` inside the
+/// transaction `$tx`, returning from the enclosing method with `Ok(None)`
+/// (the transaction rolled back) if there is none.
+macro_rules! take_link {
+    ($tx:expr, $digest:expr, $purpose:expr, $now:expr) => {
+        match sqlx::query_as::<_, rows::TakenLinkRow>(sql::TAKE_LINK_TOKEN)
+            .bind(&$digest.as_bytes()[..])
+            .bind($purpose.as_str())
+            .bind(timestamp($now))
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err(classify)?
+        {
+            Some(row) => row,
+            None => return Ok(None),
+        }
+    };
+}
+
+impl LinkTokenStore for Store {
+    async fn create_link_token(&self, new: NewLinkToken) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            sqlx::query(sql::DELETE_USER_LINK_TOKENS_FOR)
+                .bind(new.user_id.get())
+                .bind(new.purpose.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            sqlx::query(sql::INSERT_LINK_TOKEN)
+                .bind(&new.digest.as_bytes()[..])
+                .bind(new.user_id.get())
+                .bind(new.purpose.as_str())
+                .bind(new.email.as_str())
+                .bind(timestamp(new.created_at))
+                .bind(timestamp(new.expires_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            tx.commit().await.map_err(classify)
+        })
+    }
+
+    async fn find_link_token(
+        &self,
+        digest: &TokenDigest,
+        purpose: LinkPurpose,
+    ) -> Result<Option<LinkTokenRecord>, StoreError> {
+        on_pool!(self, pool => sqlx::query_as::<_, rows::LinkTokenRow>(sql::SELECT_LINK_TOKEN)
+            .bind(&digest.as_bytes()[..])
+            .bind(purpose.as_str())
+            .fetch_optional(pool)
+            .await)
+        .map_err(classify)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn delete_link_tokens(
+        &self,
+        user: UserId,
+        purpose: Option<LinkPurpose>,
+    ) -> Result<u64, StoreError> {
+        on_pool!(self, pool => match purpose {
+            Some(purpose) => sqlx::query(sql::DELETE_USER_LINK_TOKENS_FOR)
+                .bind(user.get())
+                .bind(purpose.as_str()),
+            None => sqlx::query(sql::DELETE_USER_LINK_TOKENS).bind(user.get()),
+        }
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+        .map_err(classify)
+    }
+
+    async fn delete_expired_link_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::DELETE_EXPIRED_LINK_TOKENS)
+            .bind(timestamp(now))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(classify)
+    }
+
+    async fn reset_password(
+        &self,
+        digest: &TokenDigest,
+        hash: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            let link = take_link!(tx, digest, LinkPurpose::PasswordReset, now);
+            let updated = sqlx::query(sql::RESET_PASSWORD_HASH)
+                .bind(hash.as_str())
+                .bind(link.user_id)
+                .bind(&link.email)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+            if updated == 0 {
+                return Ok(None);
+            }
+            sqlx::query(sql::DELETE_USER_SESSIONS)
+                .bind(link.user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            sqlx::query(sql::DELETE_USER_LINK_TOKENS_FOR)
+                .bind(link.user_id)
+                .bind(LinkPurpose::PasswordReset.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            Ok(Some(UserId::new(link.user_id)))
+        })
+    }
+
+    async fn confirm_email(
+        &self,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            let link = take_link!(tx, digest, LinkPurpose::ConfirmEmail, now);
+            let updated = sqlx::query(sql::CONFIRM_EMAIL)
+                .bind(timestamp(now))
+                .bind(link.user_id)
+                .bind(&link.email)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+            if updated == 0 {
+                return Ok(None);
+            }
+            tx.commit().await.map_err(classify)?;
+            Ok(Some(UserId::new(link.user_id)))
+        })
+    }
+
+    async fn change_email(
+        &self,
+        digest: &TokenDigest,
+        keep: Option<&TokenDigest>,
+        now: OffsetDateTime,
+    ) -> Result<Option<EmailChange>, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            let link = take_link!(tx, digest, LinkPurpose::ChangeEmail, now);
+            let Some(old): Option<String> = sqlx::query_scalar(sql::SELECT_EMAIL)
+                .bind(link.user_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?
+            else {
+                return Ok(None);
+            };
+            sqlx::query(sql::CHANGE_EMAIL)
+                .bind(&link.email)
+                .bind(timestamp(now))
+                .bind(link.user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify_user_insert)?;
+            sqlx::query(sql::DELETE_USER_LINK_TOKENS)
+                .bind(link.user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            match keep {
+                Some(keep) => sqlx::query(sql::DELETE_USER_SESSIONS_EXCEPT)
+                    .bind(link.user_id)
+                    .bind(&keep.as_bytes()[..]),
+                None => sqlx::query(sql::DELETE_USER_SESSIONS).bind(link.user_id),
+            }
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            Ok(Some(EmailChange {
+                user_id: UserId::new(link.user_id),
+                old: rows::stored_email(&old)?,
+                new: rows::stored_email(&link.email)?,
+            }))
+        })
+    }
+}
+
+impl MailStore for Store {
+    async fn enqueue_mail(&self, mail: &NewMail) -> Result<(), StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::INSERT_MAIL)
+            .bind(mail.kind.as_str())
+            .bind(mail.user_id.map(UserId::get))
+            .bind(mail.email.as_ref().map(Email::as_str))
+            .bind(timestamp(mail.created_at))
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(classify)
+    }
+
+    async fn claim_mail(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        let rows: Vec<rows::QueuedMailRow> = on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            let rows = sqlx::query_as(sql::CLAIM_MAIL)
+                .bind(timestamp(now))
+                .bind(timestamp(lease_until))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            rows
+        });
+        let mut claimed = rows
+            .into_iter()
+            .map(QueuedMail::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by_key(|mail| mail.id);
+        Ok(claimed)
+    }
+
+    async fn finish_mail(&self, id: i64) -> Result<(), StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::DELETE_MAIL)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(classify)
+    }
+
+    async fn retry_mail(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::RETRY_MAIL)
+            .bind(id)
+            .bind(timestamp(at))
+            .execute(pool)
+            .await
+            .map(|_| ()))
         .map_err(classify)
     }
 }

@@ -862,7 +862,7 @@ async fn accounts_are_listed_in_pages_with_their_activity(store: impl Conformant
         "last_login_at is the latest login event, not any event"
     );
     assert_eq!(first[0].disabled_at, None);
-    assert_eq!(first[0].email_confirmed_at, None);
+    assert_eq!(first[0].user.email_confirmed_at, None);
     assert_eq!(
         first[1].disabled_at,
         Some(t0()),

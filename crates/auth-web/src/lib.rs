@@ -13,6 +13,8 @@
 //!   messages, the one mapping of errors to statuses and form messages,
 //!   error pages, headers);
 //! - [`routes`]: one file per area of the site, built from guards and http;
+//! - [`mail`]: the site's mailer (templates, SMTP or the outbox) and the
+//!   worker that sends what the service queues;
 //! - [`cli`]: the operator's subcommands, on the same configuration and
 //!   service as the server.
 //!
@@ -26,6 +28,7 @@
 pub mod cli;
 pub mod guards;
 pub mod http;
+pub mod mail;
 pub mod routes;
 pub mod setup;
 

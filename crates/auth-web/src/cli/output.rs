@@ -30,7 +30,7 @@ fn columns(account: &AccountSummary) -> [String; 8] {
         account.user.email.as_str().to_owned(),
         account.user.name.as_str().to_owned(),
         when(account.user.created_at),
-        or_dash(account.email_confirmed_at),
+        or_dash(account.user.email_confirmed_at),
         or_dash(account.disabled_at),
         or_dash(account.last_login_at),
         account.live_sessions.to_string(),

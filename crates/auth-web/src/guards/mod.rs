@@ -2,6 +2,7 @@
 //! the pieces of a request they read (cookies, form fields, local paths).
 
 mod client;
+mod confirmed_email;
 pub mod cookie_policy;
 mod csrf;
 mod current_user;
@@ -12,6 +13,7 @@ pub mod session_cookie;
 mod sign_in;
 
 pub use client::{Client, TrustedProxies};
+pub use confirmed_email::{EmailRule, Member, NeedsConfirmedEmail};
 pub use csrf::{CsrfForm, CsrfToken, NoFields};
 pub use current_user::{CurrentUser, Visitor};
 pub use recent_login::{NeedsReauthentication, RecentLogin};

@@ -54,7 +54,7 @@ impl<'a> AccountJson<'a> {
             email: account.user.email.as_str(),
             name: account.user.name.as_str(),
             created_at: when(account.user.created_at),
-            email_confirmed_at: account.email_confirmed_at.map(when),
+            email_confirmed_at: account.user.email_confirmed_at.map(when),
             disabled_at: account.disabled_at.map(when),
             last_login_at: account.last_login_at.map(when),
             live_sessions: account.live_sessions,

@@ -12,7 +12,7 @@ use rocket_dyn_templates::{context, Template};
 
 use crate::guards::local_path::LocalPath;
 use crate::guards::session_cookie::SessionCookie;
-use crate::guards::NeedsReauthentication;
+use crate::guards::{NeedsConfirmedEmail, NeedsReauthentication};
 use crate::http::page::Page;
 use crate::routes::{account, login};
 
@@ -33,6 +33,14 @@ pub fn login_required(req: &Request<'_>) -> Flash<Redirect> {
         .then(|| LocalPath::parse(&req.uri().to_string()))
         .flatten();
     let next = next.as_ref().map(LocalPath::as_str);
+    if NeedsConfirmedEmail::of(req) {
+        return Flash::new(
+            Redirect::to(format!("{}#email", uri!(account::show))),
+            "info",
+            "Please confirm your email address to see that page: follow the link \
+             we sent you, or have it sent again below.",
+        );
+    }
     if NeedsReauthentication::of(req) {
         return Flash::new(
             Redirect::to(uri!(account::confirm_form(next = next))),

@@ -112,6 +112,16 @@ impl Refusal {
         })
     }
 
+    /// A refusal with `status` and one `message` on `field`, for a case
+    /// the form handles itself.
+    pub fn form_error(status: Status, field: &'static str, message: &str) -> Self {
+        Self {
+            status,
+            retry_after: None,
+            errors: FieldErrors::from([(field, message.to_owned())]),
+        }
+    }
+
     /// The messages for the form.
     pub fn errors(&self) -> &FieldErrors {
         &self.errors

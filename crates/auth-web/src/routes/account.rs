@@ -9,7 +9,7 @@ use auth_core::{
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
-use rocket::http::{CookieJar, Header};
+use rocket::http::{CookieJar, Header, Status};
 use rocket::{get, post, routes, uri, FromForm, Responder, Route, State};
 use rocket_dyn_templates::{context, Template};
 use serde::Serialize;
@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::guards::form_field::TextField;
 use crate::guards::local_path::LocalPath;
 use crate::guards::session_cookie::SessionCookie;
-use crate::guards::{Client, CsrfForm, CsrfToken, CurrentUser, RecentLogin};
+use crate::guards::{Client, CsrfForm, CsrfToken, CurrentUser, NoFields, RecentLogin};
 use crate::http::account_json::{AccountJson, ExportJson, SessionJson};
 use crate::http::error::AppError;
 use crate::http::page::Page;
@@ -36,7 +36,9 @@ pub(crate) fn routes() -> Vec<Route> {
         confirm_form,
         confirm,
         confirm_delete,
-        delete
+        delete,
+        send_confirmation,
+        change_email
     ]
 }
 
@@ -73,6 +75,23 @@ pub struct ConfirmForm {
     password: TextField,
     next: TextField,
 }
+
+/// A new address, and the password to allow it.
+#[derive(FromForm)]
+pub struct EmailForm {
+    new_email: TextField,
+    email_password: TextField,
+}
+
+/// How the address-change form words the service's refusals.
+const CHANGE_EMAIL: FormWording = FormWording {
+    credentials_field: "email_password",
+    wrong_credentials: "Your password is not correct.",
+    new_password_field: "email_password",
+    blank: None,
+    too_many: "Too many attempts.",
+    paused: "this",
+};
 
 /// One session's "log out" button: the session's handle.
 #[derive(FromForm)]
@@ -147,6 +166,10 @@ fn address_of(client: &ClientInfo) -> String {
 struct AccountView<'a> {
     name: &'a str,
     email: &'a str,
+    /// When the address was confirmed, if it was.
+    email_confirmed: Option<String>,
+    /// The new address typed into the change form, shown again on errors.
+    new_email: &'a str,
     member_since: String,
     /// The login before this one: when, and from where.
     previous_login: Option<EventView>,
@@ -175,6 +198,9 @@ impl EventView {
             EventKind::LoginFailed => "Failed login: wrong password",
             EventKind::PasswordChanged => "Password changed",
             EventKind::PasswordSet => "Password set by an operator",
+            EventKind::PasswordReset => "Password reset with a link sent by mail",
+            EventKind::EmailConfirmed => "Email address confirmed",
+            EventKind::EmailChanged => "Email address changed",
             EventKind::SessionsEnded => "Other sessions logged out",
             EventKind::Logout => "Logged out",
             EventKind::SessionRevoked => "Another session logged out",
@@ -218,6 +244,7 @@ async fn render(
     user: &CurrentUser,
     auth: &Auth,
     errors: FieldErrors,
+    new_email: &str,
 ) -> Result<Template, AppError> {
     let this = user.token.digest();
     let policy = auth.session_policy();
@@ -234,6 +261,8 @@ async fn render(
         AccountView {
             name: account.name.as_str(),
             email: account.email.as_str(),
+            email_confirmed: account.email_confirmed_at.map(when),
+            new_email,
             member_since: when(account.created_at),
             previous_login: activity.previous_login.as_ref().map(EventView::new),
             failed_since: activity.failed_since,
@@ -299,7 +328,84 @@ pub async fn show(
     page: Page<'_>,
     auth: &State<Auth>,
 ) -> Result<Template, AppError> {
-    render(page, &user, auth, FieldErrors::default()).await
+    render(page, &user, auth, FieldErrors::default(), "").await
+}
+
+/// Sends the link confirming the account's address again.
+#[post("/account/email/confirmation", data = "<_form>")]
+pub async fn send_confirmation(
+    _form: CsrfForm<NoFields>,
+    user: CurrentUser,
+    client: Client,
+    auth: &State<Auth>,
+) -> Result<Flash<Redirect>, AppError> {
+    let back = Redirect::to(format!("{}#email", uri!(show)));
+    let account = user.user();
+    Ok(match auth.request_confirmation(account, client.0).await {
+        Ok(()) if account.email_confirmed_at.is_some() => {
+            Flash::success(back, "Your address is already confirmed.")
+        }
+        Ok(()) => Flash::success(
+            back,
+            format!(
+                "A new confirmation link is on its way to {}. Earlier links no longer work.",
+                account.email
+            ),
+        ),
+        Err(AuthError::Throttled { retry_after }) => Flash::error(
+            back,
+            format!(
+                "Too many links have been sent to that address. Try again in {}.",
+                crate::http::reply::wait_in_words(retry_after)
+            ),
+        ),
+        Err(e) => return Err(e.into()),
+    })
+}
+
+/// Asks to move the account to a new address, with the password: a link
+/// goes to the new address, and nothing changes until it is followed.
+#[post("/account/email", data = "<form>")]
+pub async fn change_email(
+    form: CsrfForm<EmailForm>,
+    user: CurrentUser,
+    client: Client,
+    page: Page<'_>,
+    auth: &State<Auth>,
+) -> Result<Reply, AppError> {
+    let form = form.0;
+    let outcome = auth
+        .request_email_change(&user.token, &form.email_password, &form.new_email, client.0)
+        .await
+        .map(|new| {
+            format!(
+                "A link is on its way to {new}. Your address changes when you follow it;                  until then, keep logging in with {}.",
+                user.user().email
+            )
+        });
+    let refusal = match outcome {
+        Ok(message) => {
+            return Ok(Reply::Redirect(Flash::success(
+                Redirect::to(format!("{}#email", uri!(show))),
+                message,
+            )))
+        }
+        Err(AuthError::EmailTaken) => Refusal::form_error(
+            Status::Conflict,
+            "email",
+            "Another account uses that address.",
+        ),
+        Err(error) => Refusal::of(error, &CHANGE_EMAIL)?,
+    };
+    let page = render(
+        page,
+        &user,
+        auth,
+        refusal.errors().clone(),
+        form.new_email.trim(),
+    )
+    .await?;
+    Ok(refusal.reply(page))
 }
 
 /// Needs the current password; ends every other session of the account.
@@ -497,6 +603,6 @@ async fn answer(
         }
         Err(error) => Refusal::of(error, wording)?,
     };
-    let page = render(page, user, auth, refusal.errors().clone()).await?;
+    let page = render(page, user, auth, refusal.errors().clone(), "").await?;
     Ok(refusal.reply(page))
 }

@@ -3,11 +3,13 @@
 use rocket::Route;
 
 pub mod account;
+pub mod email;
 pub mod error_pages;
 pub mod home;
 pub mod login;
 pub mod logout;
 pub mod protected;
+pub mod recovery;
 pub mod register;
 
 /// Every route of the site.
@@ -19,6 +21,8 @@ pub fn all() -> Vec<Route> {
         logout::routes(),
         protected::routes(),
         account::routes(),
+        recovery::routes(),
+        email::routes(),
         error_pages::routes(),
     ]
     .concat()

@@ -1,6 +1,7 @@
 //! Pages and files for logged-in users only. Each route takes a
-//! [`CurrentUser`]; without a session the request ends at the 401 catcher,
-//! which redirects to the login page.
+//! [`Member`]; without a session the request ends at the 401 catcher,
+//! which redirects to the login page (or, when the site requires a
+//! confirmed address and the account's is not, to the account page).
 
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use rocket::http::Header;
 use rocket::{get, routes, Responder, Route, State};
 use rocket_dyn_templates::{context, Template};
 
-use crate::guards::CurrentUser;
+use crate::guards::Member;
 use crate::http::error::AppError;
 use crate::http::page::Page;
 
@@ -30,11 +31,11 @@ pub const CHEAT_SHEET: &str = "cheat_sheet.pdf";
 /// the browser saves the file and stays on this page, instead of staying on
 /// the login form it came from.
 #[get("/secrets?<download>")]
-pub fn secrets(user: CurrentUser, page: Page<'_>, download: Option<bool>) -> Template {
+pub fn secrets(user: Member, page: Page<'_>, download: Option<bool>) -> Template {
     page.render(
         "secrets",
         context! {
-            name: user.user().name.as_str(),
+            name: user.0.user().name.as_str(),
             start_download: download.unwrap_or(false),
         },
     )
@@ -50,7 +51,7 @@ pub struct Attachment {
 
 #[get("/download")]
 pub async fn download(
-    _user: CurrentUser,
+    _user: Member,
     files: &State<ProtectedFiles>,
 ) -> Result<Attachment, AppError> {
     let path = files.0.join(CHEAT_SHEET);

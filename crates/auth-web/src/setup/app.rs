@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use auth_core::{AuthService, Clock, SystemClock};
 use auth_store::Store;
+use rocket::figment::value::magic::RelativePathBuf;
 use rocket::figment::Figment;
 use rocket::fs::FileServer;
 use rocket::{Build, Rocket};
@@ -14,11 +15,12 @@ use rocket_dyn_templates::Template;
 use thiserror::Error;
 
 use crate::guards::cookie_policy::CookiePolicy;
-use crate::guards::TrustedProxies;
+use crate::guards::{EmailRule, TrustedProxies};
 use crate::http::access_log::AccessLog;
 use crate::http::assets::AssetVersion;
 use crate::http::catchers;
 use crate::http::security_headers::{self, SecurityHeaders};
+use crate::mail::{self, MailTemplates};
 use crate::routes;
 use crate::routes::protected::ProtectedFiles;
 use crate::setup::config::{self, AppConfig, InvalidSetting};
@@ -41,6 +43,9 @@ pub enum StartupError {
     /// The secret key could not be loaded or created.
     #[error(transparent)]
     SecretKey(#[from] SecretKeyError),
+    /// A mail template is missing or does not compile.
+    #[error("{0}")]
+    MailTemplates(String),
 }
 
 impl From<rocket::figment::Error> for StartupError {
@@ -87,6 +92,12 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         ))
     })?;
     let database_url: String = figment.extract_inner("databases.auth.url")?;
+    let mail = config.mail_settings(&database_url).map_err(located)?;
+    let template_dir: RelativePathBuf = figment
+        .extract_inner("template_dir")
+        .unwrap_or_else(|_| PathBuf::from("templates").into());
+    let mail_templates =
+        MailTemplates::load(&template_dir.relative()).map_err(StartupError::MailTemplates)?;
     let (figment, key_source) = secret_key::ensure(figment, &config, &database_url)?;
 
     let rocket = rocket::custom(figment);
@@ -104,10 +115,14 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         .attach(AuthDb::init())
         .attach(startup::auth_service(service, clock))
         .attach(startup::purge())
+        .attach(mail::worker::fairing(mail, Arc::new(mail_templates)))
         .manage(cookies)
         .manage(proxies)
         .manage(assets)
         .manage(ProtectedFiles(files_dir))
+        .manage(EmailRule {
+            require_confirmed: config.require_confirmed_email,
+        })
         .mount("/", routes::all())
         .mount("/static", FileServer::from(static_dir))
         .register("/", catchers::all()))

@@ -5,14 +5,17 @@ use std::path::PathBuf;
 
 use auth_core::time::Duration;
 use auth_core::{
-    AuthServiceBuilder, AuthStore, BcryptHasher, PasswordPolicy, SessionPolicy, ThrottlePolicy,
+    AuthServiceBuilder, AuthStore, BcryptHasher, MailPolicy, PasswordPolicy, SessionPolicy,
+    ThrottlePolicy,
 };
+use auth_store::SqliteStore;
 use rocket::figment::providers::Serialized;
 use rocket::figment::value::magic::RelativePathBuf;
 use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::mail::{MailSettings, SmtpUrl};
 use crate::setup::logging::LogFormat;
 
 /// The database used when none is configured: a SQLite file under `data/`,
@@ -23,6 +26,48 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/auth.db";
 /// `secret_key_file` is set and the database is not an SQLite file (whose
 /// directory it otherwise shares).
 pub const DEFAULT_SECRET_KEY_FILE: &str = "data/secret_key";
+
+/// The sender of the site's mail when `mail_from` is not set.
+pub const DEFAULT_MAIL_FROM: &str = "auth-web <no-reply@localhost>";
+
+/// Where files that belong with the database go (the generated secret key,
+/// the mail outbox) unless configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataDir {
+    /// The directory of the SQLite database file.
+    BesideDatabase(PathBuf),
+    /// An in-memory SQLite database: nothing outlives the process.
+    InMemory,
+    /// Any other database: `data/`.
+    Default,
+}
+
+impl DataDir {
+    /// The data directory for `database_url`.
+    pub fn of(database_url: &str) -> Self {
+        if !database_url.starts_with("sqlite:") {
+            return Self::Default;
+        }
+        match SqliteStore::database_file(database_url) {
+            Ok(Some(file)) => Self::BesideDatabase(
+                file.parent()
+                    .filter(|dir| !dir.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), PathBuf::from),
+            ),
+            Ok(None) => Self::InMemory,
+            // The store will refuse the URL at connection, and say why.
+            Err(_) => Self::Default,
+        }
+    }
+
+    /// `name` in this directory (`data/` for an in-memory database).
+    pub fn join(&self, name: &str) -> PathBuf {
+        match self {
+            Self::BesideDatabase(dir) => dir.join(name),
+            Self::InMemory | Self::Default => PathBuf::from("data").join(name),
+        }
+    }
+}
 
 /// A setting with a value this application cannot use. Its message names
 /// the setting, the value, where the value came from and what is wrong.
@@ -76,6 +121,7 @@ pub struct ServiceConfig {
     sessions: SessionPolicy,
     throttle: ThrottlePolicy,
     history_retention: Duration,
+    mail: MailPolicy,
     hash_concurrency: Option<usize>,
 }
 
@@ -87,7 +133,8 @@ impl ServiceConfig {
             .password_policy(self.passwords.clone())
             .session_policy(self.sessions)
             .throttle_policy(self.throttle)
-            .history_retention(self.history_retention);
+            .history_retention(self.history_retention)
+            .mail_policy(self.mail);
         match self.hash_concurrency {
             Some(limit) => builder.max_concurrent_hashes(limit),
             None => builder,
@@ -163,6 +210,51 @@ pub struct AppConfig {
     pub log_format: LogFormat,
     /// One line per request (method, path, status, duration, bytes).
     pub access_log: bool,
+    /// The SMTP server for the site's mail: `smtp://host:port` (plain),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465` (TLS). Not set: mail is written to
+    /// `mail_outbox` instead.
+    pub smtp_url: Option<SmtpUrl>,
+    /// Where mail is written as `.eml` files when `smtp_url` is not set;
+    /// default: `outbox/` beside the SQLite database, or `data/outbox`.
+    pub mail_outbox: Option<RelativePathBuf>,
+    /// The sender of the site's mail: an address, or `Name <address>`.
+    pub mail_from: String,
+    /// The site's address as users reach it (`https://auth.example.com`),
+    /// the base of every link in a mail; never taken from a request.
+    /// Default: the address the server listens on.
+    pub public_url: Option<String>,
+    /// Login-required pages wait until the account's address is confirmed.
+    pub require_confirmed_email: bool,
+    /// Seconds a password-reset link works.
+    pub password_reset_valid_for: u64,
+    /// Seconds a link confirming an address works.
+    pub email_confirmation_valid_for: u64,
+    /// Seconds before mail the server did not take is tried again; the
+    /// wait doubles with each try, up to an hour.
+    pub mail_retry_after: u64,
+    /// Limits on mail asked for (reset links, confirmation links).
+    pub mail_throttle: MailThrottleConfig,
+}
+
+/// `mail_throttle`: mails asked for, per hour (`registration_throttle.window`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MailThrottleConfig {
+    /// Mails to one recipient address per window.
+    pub recipient_limit: u32,
+    /// Mails asked for by one client address per window.
+    pub address_limit: u32,
+}
+
+impl Default for MailThrottleConfig {
+    fn default() -> Self {
+        let policy = ThrottlePolicy::default();
+        Self {
+            recipient_limit: policy.mail_limit,
+            address_limit: policy.mail_address_limit,
+        }
+    }
 }
 
 /// `login_throttle`: the [`ThrottlePolicy`], with times in seconds.
@@ -227,10 +319,12 @@ impl Default for RegistrationThrottleConfig {
 }
 
 impl ThrottleConfig {
-    /// The policy, with `registrations`' limits, checked to be usable.
+    /// The policy, with `registrations`' and `mail`'s limits, checked to
+    /// be usable.
     pub fn policy(
         &self,
         registrations: &RegistrationThrottleConfig,
+        mail: &MailThrottleConfig,
     ) -> Result<ThrottlePolicy, InvalidSetting> {
         if self.disabled {
             return Ok(ThrottlePolicy::disabled());
@@ -251,6 +345,11 @@ impl ThrottleConfig {
                 u64::from(registrations.limit),
             ),
             ("registration_throttle.window", registrations.window),
+            (
+                "mail_throttle.recipient_limit",
+                u64::from(mail.recipient_limit),
+            ),
+            ("mail_throttle.address_limit", u64::from(mail.address_limit)),
         ];
         if let Some((setting, value)) = positive.into_iter().find(|(_, value)| *value == 0) {
             return Err(InvalidSetting::new(setting, value, "must be at least 1"));
@@ -270,6 +369,8 @@ impl ThrottleConfig {
             max_lockout: seconds(self.max_lockout),
             registration_limit: registrations.limit,
             registration_window: seconds(registrations.window),
+            mail_limit: mail.recipient_limit,
+            mail_address_limit: mail.address_limit,
         })
     }
 }
@@ -277,6 +378,7 @@ impl ThrottleConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         let policy = SessionPolicy::default();
+        let mail = MailPolicy::default();
         Self {
             bcrypt_cost: BcryptHasher::DEFAULT_COST,
             password_min_chars: PasswordPolicy::DEFAULT_MIN_CHARS,
@@ -296,6 +398,15 @@ impl Default for AppConfig {
             history_retention: seconds_of(auth_core::DEFAULT_HISTORY_RETENTION),
             log_format: LogFormat::default(),
             access_log: true,
+            smtp_url: None,
+            mail_outbox: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            public_url: None,
+            require_confirmed_email: false,
+            password_reset_valid_for: seconds_of(mail.reset_valid_for),
+            email_confirmation_valid_for: seconds_of(mail.confirm_valid_for),
+            mail_retry_after: seconds_of(mail.retry_after),
+            mail_throttle: MailThrottleConfig::default(),
         }
     }
 }
@@ -308,7 +419,10 @@ impl AppConfig {
                 .map_err(|e| InvalidSetting::new("bcrypt_cost", self.bcrypt_cost, e.to_string()))?,
             passwords: self.password_policy()?,
             sessions: self.session_policy()?,
-            throttle: self.login_throttle.policy(&self.registration_throttle)?,
+            throttle: self
+                .login_throttle
+                .policy(&self.registration_throttle, &self.mail_throttle)?,
+            mail: self.mail_policy()?,
             history_retention: match self.history_retention {
                 0 => {
                     return Err(InvalidSetting::new(
@@ -321,6 +435,49 @@ impl AppConfig {
             },
             hash_concurrency: self.hash_concurrency,
         })
+    }
+
+    /// Link lifetimes and retries, checked to be usable.
+    pub fn mail_policy(&self) -> Result<MailPolicy, InvalidSetting> {
+        for (setting, value) in [
+            ("password_reset_valid_for", self.password_reset_valid_for),
+            (
+                "email_confirmation_valid_for",
+                self.email_confirmation_valid_for,
+            ),
+            ("mail_retry_after", self.mail_retry_after),
+        ] {
+            if value == 0 {
+                return Err(InvalidSetting::new(
+                    setting,
+                    value,
+                    "must be at least 1 second",
+                ));
+            }
+        }
+        let defaults = MailPolicy::default();
+        Ok(MailPolicy {
+            reset_valid_for: seconds(self.password_reset_valid_for),
+            confirm_valid_for: seconds(self.email_confirmation_valid_for),
+            retry_after: seconds(self.mail_retry_after),
+            max_retry_after: defaults.max_retry_after.max(seconds(self.mail_retry_after)),
+            ..defaults
+        })
+    }
+
+    /// Where mail goes and how it is addressed, checked (the outbox is
+    /// created if missing).
+    pub fn mail_settings(&self, database_url: &str) -> Result<MailSettings, InvalidSetting> {
+        let outbox = match &self.mail_outbox {
+            Some(dir) => dir.relative(),
+            None => DataDir::of(database_url).join("outbox"),
+        };
+        MailSettings::new(
+            self.smtp_url.as_ref(),
+            &outbox,
+            &self.mail_from,
+            self.public_url.as_deref(),
+        )
     }
 
     /// The rules for new passwords, checked to be usable.

@@ -5,13 +5,12 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use auth_store::SqliteStore;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use rocket::figment::Figment;
 use thiserror::Error;
 
-use crate::setup::config::{AppConfig, DEFAULT_SECRET_KEY_FILE};
+use crate::setup::config::{AppConfig, DataDir, DEFAULT_SECRET_KEY_FILE};
 
 /// Why the secret key could not be loaded or created.
 #[derive(Debug, Error)]
@@ -97,21 +96,14 @@ pub fn ensure(
     }
     // Beside an SQLite file; for a database elsewhere (or a URL the store
     // will refuse at connection), in `data/`.
-    let sqlite = database_url
-        .starts_with("sqlite:")
-        .then(|| SqliteStore::database_file(database_url).ok())
-        .flatten();
-    let path = match (&config.secret_key_file, sqlite) {
+    let path = match (&config.secret_key_file, DataDir::of(database_url)) {
         (Some(configured), _) => configured.relative(),
-        (None, Some(None)) => {
+        (None, DataDir::InMemory) => {
             let key = generate()?;
             return Ok((figment.merge(("secret_key", key)), KeySource::Ephemeral));
         }
-        (None, Some(Some(db))) => db
-            .parent()
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("secret_key"), |dir| dir.join("secret_key")),
-        (None, None) => PathBuf::from(DEFAULT_SECRET_KEY_FILE),
+        (None, DataDir::BesideDatabase(dir)) => dir.join("secret_key"),
+        (None, DataDir::Default) => PathBuf::from(DEFAULT_SECRET_KEY_FILE),
     };
     let (key, created) = load_or_create(&path)?;
     let exposed = readable_by_others(&path);

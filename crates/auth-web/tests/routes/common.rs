@@ -110,6 +110,40 @@ impl TestApp {
         }
     }
 
+    /// The mail the app has written to its outbox (beside its database),
+    /// as it is now: the text of each `.eml` file, oldest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self._dir.path().join("outbox")) else {
+            return Vec::new();
+        };
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|(_, path)| std::fs::read_to_string(path).ok())
+            .collect()
+    }
+
+    /// Waits (polling, up to 20 s) until the outbox holds `count` mails,
+    /// and returns them.
+    pub async fn mail(&self, count: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let mail = self.outbox();
+            if mail.len() >= count {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "expected {count} mails in the outbox, found {}",
+            self.outbox().len()
+        );
+    }
+
     pub async fn get(&self, uri: &str) -> (Status, String) {
         let response = self.client.get(uri.to_owned()).dispatch().await;
         let status = response.status();
@@ -302,4 +336,17 @@ pub fn named<'a>(cookies: &'a [String], name: &str) -> &'a str {
         .iter()
         .find(|c| c.starts_with(&format!("{name}=")))
         .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
+}
+
+/// The path of the first link in `mail` that starts with `prefix`
+/// (`/password/reset/`), with quoted-printable soft line breaks undone.
+pub fn link_in(mail: &str, prefix: &str) -> String {
+    let text = mail.replace("=\r\n", "").replace("=3D", "=");
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} link in {text}"));
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c))
+        .collect()
 }

@@ -10,6 +10,7 @@ mod hostile_input;
 mod login;
 mod logout;
 mod protected;
+mod recovery;
 mod register;
 mod security;
 mod self_service;

@@ -1,0 +1,155 @@
+//! From a [`Mail`] to the words of a message: the subject, and the text
+//! and HTML parts rendered from `templates/mail/<kind>.txt.j2` and
+//! `<kind>.html.j2`, with every link built on the site's configured
+//! address.
+
+use std::path::Path;
+
+use auth_core::time::{Duration, OffsetDateTime};
+use auth_core::{Mail, MailKind, Message};
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::routes::{email, recovery};
+
+/// A message's words.
+#[derive(Debug)]
+pub struct Composed {
+    /// The subject line.
+    pub subject: &'static str,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part.
+    pub html: String,
+}
+
+/// The mail templates, loaded from the template directory's `mail/`.
+#[derive(Debug)]
+pub struct MailTemplates {
+    env: Environment<'static>,
+}
+
+/// What every mail template gets.
+#[derive(Serialize)]
+struct MailView<'a> {
+    name: &'a str,
+    /// The site's address.
+    site: &'a str,
+    /// When it happened, in UTC.
+    at: String,
+    /// The link to follow, for a mail that has one.
+    link: Option<String>,
+    /// How long the link works, in words.
+    valid_for: Option<String>,
+    /// The new address, for a notice of an address change.
+    new_email: Option<&'a str>,
+    /// Where to reset the password, for "if it was not you".
+    forgot: String,
+}
+
+impl MailTemplates {
+    /// Loads and compiles every mail template under `template_dir`; the
+    /// error names the template that is missing or broken.
+    pub fn load(template_dir: &Path) -> Result<Self, String> {
+        let mut env = Environment::new();
+        env.set_loader(minijinja::path_loader(template_dir));
+        for kind in MailKind::ALL {
+            for part in ["txt", "html"] {
+                let name = template_name(kind, part);
+                env.get_template(&name)
+                    .map_err(|e| format!("mail template {name}: {e}"))?;
+            }
+        }
+        Ok(Self { env })
+    }
+
+    /// The words of `mail`, with links on `site` (no trailing slash).
+    pub fn compose(&self, mail: &Mail, site: &str) -> Result<Composed, minijinja::Error> {
+        let (subject, link, valid_for) = match &mail.message {
+            Message::PasswordReset { token, valid_for } => (
+                "Reset your password",
+                Some(recovery::reset_link(token)),
+                Some(*valid_for),
+            ),
+            Message::ConfirmEmail { token, valid_for } => (
+                "Confirm your email address",
+                Some(email::confirm_link(token)),
+                Some(*valid_for),
+            ),
+            Message::ConfirmNewEmail { token, valid_for } => (
+                "Confirm your new email address",
+                Some(email::change_link(token)),
+                Some(*valid_for),
+            ),
+            Message::PasswordChanged => ("Your password was changed", None, None),
+            Message::EmailChanged { .. } => ("Your email address was changed", None, None),
+            _ => ("A message about your account", None, None),
+        };
+        let new_email = match &mail.message {
+            Message::EmailChanged { new_email } => Some(new_email.as_str()),
+            _ => None,
+        };
+        let view = MailView {
+            name: mail.name.as_str(),
+            site,
+            at: in_utc(mail.at),
+            link: link.map(|path| format!("{site}{path}")),
+            valid_for: valid_for.map(in_words),
+            new_email,
+            forgot: format!("{site}{}", recovery::forgot_path()),
+        };
+        let kind = mail.message.kind();
+        let render = |part| {
+            self.env
+                .get_template(&template_name(kind, part))?
+                .render(&view)
+        };
+        Ok(Composed {
+            subject,
+            text: render("txt")?,
+            html: render("html")?,
+        })
+    }
+}
+
+fn template_name(kind: MailKind, part: &str) -> String {
+    format!("mail/{}.{part}.j2", kind.as_str())
+}
+
+/// `2026-12-02 10:15 UTC`.
+fn in_utc(t: OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// "1 hour", "3 days", "30 minutes": a link's lifetime, for its mail.
+pub fn in_words(d: Duration) -> String {
+    let (n, unit) = if d.whole_days() >= 1 && d.whole_hours() % 24 == 0 {
+        (d.whole_days(), "day")
+    } else if d.whole_hours() >= 1 && d.whole_minutes() % 60 == 0 {
+        (d.whole_hours(), "hour")
+    } else {
+        (d.whole_minutes().max(1), "minute")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_words;
+    use auth_core::time::Duration;
+
+    #[test]
+    fn lifetimes_in_words() {
+        assert_eq!(in_words(Duration::hours(1)), "1 hour");
+        assert_eq!(in_words(Duration::days(3)), "3 days");
+        assert_eq!(in_words(Duration::minutes(90)), "90 minutes");
+        assert_eq!(in_words(Duration::seconds(5)), "1 minute");
+    }
+}
