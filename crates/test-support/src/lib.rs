@@ -20,6 +20,9 @@ pub fn figment(dir: &Path, database_url: &str) -> Figment {
     auth_web::config::figment()
         .merge(("databases.auth.url", database_url))
         .merge(("secret_key_file", dir.join("secret_key")))
+        // The test's own outbox, whatever the database (beside a SQLite
+        // file it would be anyway; for PostgreSQL it would be data/).
+        .merge(("mail_outbox", dir.join("outbox")))
         .merge(("bcrypt_cost", 4))
         .merge(("log_level", "off"))
         .merge(("template_dir", root.join("templates")))
