@@ -5,12 +5,12 @@
 
 use std::path::Path;
 
-use auth_core::time::{Duration, OffsetDateTime};
+use auth_core::time::Duration;
 use auth_core::{Mail, MailKind, Message};
 use minijinja::Environment;
 use serde::Serialize;
 
-use crate::routes::{email, recovery};
+use crate::routes::{account, email, recovery};
 
 /// A message's words.
 #[derive(Debug)]
@@ -92,7 +92,7 @@ impl MailTemplates {
         let view = MailView {
             name: mail.name.as_str(),
             site,
-            at: in_utc(mail.at),
+            at: account::when(mail.at),
             link: link.map(|path| format!("{site}{path}")),
             valid_for: valid_for.map(in_words),
             new_email,
@@ -114,18 +114,6 @@ impl MailTemplates {
 
 fn template_name(kind: MailKind, part: &str) -> String {
     format!("mail/{}.{part}.j2", kind.as_str())
-}
-
-/// `2026-12-02 10:15 UTC`.
-fn in_utc(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
 }
 
 /// "1 hour", "3 days", "30 minutes": a link's lifetime, for its mail.

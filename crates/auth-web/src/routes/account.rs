@@ -227,8 +227,8 @@ struct HistoryView {
     events: Vec<EventView>,
 }
 
-/// A time as the page shows it: `2026-11-27 15:04 UTC`.
-fn when(t: OffsetDateTime) -> String {
+/// A time as the pages and mails show it: `2026-11-27 15:04 UTC`.
+pub(crate) fn when(t: OffsetDateTime) -> String {
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02} UTC",
         t.year(),
