@@ -1,7 +1,8 @@
 //! From a [`Mail`] to the words of a message: the subject, and the text
-//! and HTML parts rendered from `templates/mail/<kind>.txt.j2` and
-//! `<kind>.html.j2`, with every link built on the site's configured
-//! address.
+//! and HTML parts rendered from `templates/mail/<kind>.txt.jinja` and
+//! `<kind>.html.jinja`, with every link built on the site's configured
+//! address. (Not `.j2`: Rocket would load those as pages too, and warn
+//! that the two parts share a name.)
 
 use std::path::Path;
 
@@ -113,7 +114,7 @@ impl MailTemplates {
 }
 
 fn template_name(kind: MailKind, part: &str) -> String {
-    format!("mail/{}.{part}.j2", kind.as_str())
+    format!("mail/{}.{part}.jinja", kind.as_str())
 }
 
 /// "1 hour", "3 days", "30 minutes": a link's lifetime, for its mail.
@@ -130,8 +131,36 @@ pub fn in_words(d: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::in_words;
-    use auth_core::time::Duration;
+    use super::{in_words, MailTemplates};
+    use auth_core::time::{Duration, OffsetDateTime};
+    use auth_core::{DisplayName, Email, Mail, Message};
+
+    #[test]
+    fn the_html_part_escapes_what_the_user_typed_and_the_text_part_keeps_it() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates");
+        let templates = MailTemplates::load(&root).expect("the shipped templates load");
+        let mail = Mail {
+            to: Email::parse("ada@example.com").unwrap(),
+            name: DisplayName::parse("Ada <b>&</b>").unwrap(),
+            at: OffsetDateTime::UNIX_EPOCH,
+            message: Message::PasswordChanged,
+        };
+        let composed = templates.compose(&mail, "https://example.com").unwrap();
+        assert_eq!(composed.subject, "Your password was changed");
+        assert!(
+            composed.html.contains("Ada &lt;b&gt;&amp;&lt;&#x2f;b&gt;"),
+            "{}",
+            composed.html
+        );
+        assert!(
+            composed.text.contains("Hello Ada <b>&</b>,"),
+            "{}",
+            composed.text
+        );
+        assert!(composed
+            .text
+            .contains("https://example.com/password/forgot"));
+    }
 
     #[test]
     fn lifetimes_in_words() {
