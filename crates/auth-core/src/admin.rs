@@ -48,15 +48,16 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     /// Disables the account: it can no longer log in (a login with the right
-    /// password fails exactly like a wrong one) and its sessions end at
-    /// once. `false` if there is no such account or it was already
-    /// disabled.
+    /// password fails exactly like a wrong one), its sessions end at once
+    /// and the links mailed to it die (enabled again, it starts with none).
+    /// `false` if there is no such account or it was already disabled.
     pub async fn disable(&self, id: UserId, actor: Actor) -> Result<bool, AuthError> {
         let store = self.store();
         if !store.disable_user(id, self.now()).await? {
             return Ok(false);
         }
         store.delete_user_sessions(id, None).await?;
+        store.delete_link_tokens(id, None).await?;
         self.record_by(id, EventKind::Disabled, actor).await?;
         Ok(true)
     }
