@@ -17,7 +17,9 @@
 //! ```
 //!
 //! The rules it checks are those written on the store traits
-//! ([`UserStore`], [`SessionStore`], [`ThrottleStore`]); each check prints
+//! ([`UserStore`], [`SessionStore`], [`ThrottleStore`],
+//! [`LinkTokenStore`](auth_core::LinkTokenStore),
+//! [`MailStore`](auth_core::MailStore)); each check prints
 //! its name to stderr before it starts, and every assertion says what it
 //! expected.
 
@@ -25,9 +27,10 @@ use std::future::Future;
 
 use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
-    AccountEvent, Actor, AuthStore, ClientInfo, Device, DisplayName, Email, EventKind, NewSession,
-    NewUser, PasswordHash, SessionStore, StoreError, ThrottleKey, ThrottleState, ThrottleStore,
-    TokenDigest, User, UserId, UserStore,
+    AccountEvent, Actor, AuthStore, ClientInfo, Device, DisplayName, Email, EmailChange, EventKind,
+    LinkPurpose, LinkTokenRecord, MailKind, NewLinkToken, NewMail, NewSession, NewUser,
+    PasswordHash, SessionStore, StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest,
+    User, UserId, UserStore,
 };
 
 /// What a store must be for the suite to exercise it: an
@@ -78,6 +81,12 @@ where
         accounts_are_listed_in_pages_with_their_activity,
         deleting_an_account_takes_its_sessions_and_history,
         events_come_back_newest_first_and_are_purged,
+        link_tokens_are_found_by_digest_and_purpose,
+        a_reset_token_works_once_and_ends_every_session,
+        concurrent_redemptions_of_one_token_succeed_once,
+        addresses_are_confirmed_and_changed_by_their_links,
+        queued_mail_is_claimed_leased_retried_and_finished,
+        concurrent_claims_never_take_one_mail_twice,
     );
     eprintln!("conformance [{label}]: all checks passed");
 }
@@ -975,6 +984,413 @@ async fn events_come_back_newest_first_and_are_purged(store: impl ConformantStor
         "delete_events_before deletes events strictly before the cutoff"
     );
     assert_eq!(store.list_events(ada.id, 10).await.unwrap().len(), 3);
+}
+
+fn link(
+    n: u8,
+    user: UserId,
+    purpose: LinkPurpose,
+    email: &str,
+    expires_at: OffsetDateTime,
+) -> NewLinkToken {
+    NewLinkToken {
+        digest: digest(n),
+        user_id: user,
+        purpose,
+        email: Email::parse(email).expect("valid email"),
+        created_at: t0(),
+        expires_at,
+    }
+}
+
+/// When the links [`link`] makes in these checks stop working.
+fn in_an_hour() -> OffsetDateTime {
+    t0() + Duration::hours(1)
+}
+
+async fn link_tokens_are_found_by_digest_and_purpose(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let reset = LinkPurpose::PasswordReset;
+    let confirm = LinkPurpose::ConfirmEmail;
+    store
+        .create_link_token(link(1, ada.id, reset, "ada@example.com", in_an_hour()))
+        .await
+        .unwrap();
+    store
+        .create_link_token(link(2, ada.id, confirm, "ada@example.com", in_an_hour()))
+        .await
+        .unwrap();
+    let found = store.find_link_token(&digest(1), reset).await.unwrap();
+    assert_eq!(
+        found,
+        Some(LinkTokenRecord {
+            user_id: ada.id,
+            purpose: reset,
+            email: ada.email.clone(),
+            created_at: t0(),
+            expires_at: in_an_hour(),
+        }),
+        "a link token is found under its digest with what it was stored with"
+    );
+    assert_eq!(
+        store.find_link_token(&digest(1), confirm).await.unwrap(),
+        None,
+        "a token is not found for another purpose"
+    );
+
+    // A newer token of one purpose replaces the older; other purposes stay.
+    store
+        .create_link_token(link(3, ada.id, reset, "ada@example.com", in_an_hour()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_link_token(&digest(1), reset).await.unwrap(),
+        None,
+        "a newer token of the same purpose replaces the older one"
+    );
+    assert!(store
+        .find_link_token(&digest(3), reset)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        store
+            .find_link_token(&digest(2), confirm)
+            .await
+            .unwrap()
+            .is_some(),
+        "a token of another purpose is kept"
+    );
+
+    assert_eq!(
+        store
+            .delete_link_tokens(ada.id, Some(confirm))
+            .await
+            .unwrap(),
+        1,
+        "delete_link_tokens of one purpose counts what it deleted"
+    );
+    assert!(store
+        .find_link_token(&digest(3), reset)
+        .await
+        .unwrap()
+        .is_some());
+    store
+        .create_link_token(link(4, ada.id, confirm, "ada@example.com", t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.delete_expired_link_tokens(t0()).await.unwrap(),
+        1,
+        "a token whose expiry has come is deleted, a live one is not"
+    );
+    assert_eq!(store.delete_link_tokens(ada.id, None).await.unwrap(), 1);
+    assert_eq!(
+        store.find_link_token(&digest(3), reset).await.unwrap(),
+        None
+    );
+}
+
+async fn a_reset_token_works_once_and_ends_every_session(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let reset = LinkPurpose::PasswordReset;
+    session(&store, 10, ada.id, t0(), t0() + Duration::days(1)).await;
+    session(&store, 11, ada.id, t0(), t0() + Duration::days(1)).await;
+    store
+        .create_link_token(link(1, ada.id, reset, "ada@example.com", in_an_hour()))
+        .await
+        .unwrap();
+    let hash = PasswordHash::new("$2b$04$reset".into());
+
+    assert_eq!(
+        store
+            .reset_password(&digest(1), &hash, in_an_hour())
+            .await
+            .unwrap(),
+        None,
+        "a token is dead when its expiry has come"
+    );
+    let now = t0() + Duration::minutes(5);
+    assert_eq!(
+        store.reset_password(&digest(1), &hash, now).await.unwrap(),
+        Some(ada.id),
+        "a live token resets its account's password"
+    );
+    let found = store.find_credentials(&ada.email).await.unwrap().unwrap();
+    assert_eq!(found.password_hash, hash, "the new hash is stored");
+    for n in [10, 11] {
+        assert!(
+            store.find_session(&digest(n)).await.unwrap().is_none(),
+            "every session of the account ended"
+        );
+    }
+    let other = PasswordHash::new("$2b$04$again".into());
+    assert_eq!(
+        store.reset_password(&digest(1), &other, now).await.unwrap(),
+        None,
+        "a token works once"
+    );
+    let found = store.find_credentials(&ada.email).await.unwrap().unwrap();
+    assert_eq!(found.password_hash, hash, "a used token changes nothing");
+    assert_eq!(
+        store.reset_password(&digest(9), &other, now).await.unwrap(),
+        None,
+        "an unknown token resets nothing"
+    );
+}
+
+async fn concurrent_redemptions_of_one_token_succeed_once(store: impl ConformantStore) {
+    const TASKS: usize = 20;
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let reset = LinkPurpose::PasswordReset;
+    store
+        .create_link_token(link(1, ada.id, reset, "ada@example.com", in_an_hour()))
+        .await
+        .unwrap();
+    let now = t0() + Duration::minutes(1);
+    let attempts: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let hash = PasswordHash::new(format!("$2b$04$racer-{i}"));
+                let won = store.reset_password(&digest(1), &hash, now).await;
+                (hash, won)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for attempt in attempts {
+        let (hash, won) = attempt.await.expect("task panicked");
+        match won {
+            Ok(Some(user)) => winners.push((user, hash)),
+            Ok(None) => {}
+            Err(e) => panic!("a redemption failed instead of finding the token used: {e:?}"),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "of {TASKS} simultaneous redemptions of one token exactly one succeeds"
+    );
+    let found = store.find_credentials(&ada.email).await.unwrap().unwrap();
+    assert_eq!(
+        found.password_hash, winners[0].1,
+        "the winner's password is the one stored"
+    );
+}
+
+async fn addresses_are_confirmed_and_changed_by_their_links(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    create(&store, "taken@example.com", "Taken").await;
+    let now = t0() + Duration::minutes(1);
+    store
+        .create_link_token(link(
+            1,
+            ada.id,
+            LinkPurpose::ConfirmEmail,
+            "ada@example.com",
+            in_an_hour(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.confirm_email(&digest(1), now).await.unwrap(),
+        Some(ada.id)
+    );
+    let user = store.find_user(ada.id).await.unwrap().unwrap();
+    assert_eq!(
+        user.email_confirmed_at,
+        Some(now),
+        "the address is confirmed at now"
+    );
+    assert_eq!(
+        store.confirm_email(&digest(1), now).await.unwrap(),
+        None,
+        "a confirmation token works once"
+    );
+
+    // A link to an address another account has since taken changes
+    // nothing and stays unused.
+    let change = LinkPurpose::ChangeEmail;
+    store
+        .create_link_token(link(2, ada.id, change, "taken@example.com", in_an_hour()))
+        .await
+        .unwrap();
+    let taken = store.change_email(&digest(2), None, now).await;
+    assert!(
+        matches!(taken, Err(StoreError::EmailTaken)),
+        "an address another account has is EmailTaken, got {taken:?}"
+    );
+    assert_eq!(
+        store.find_user(ada.id).await.unwrap().unwrap().email,
+        ada.email
+    );
+
+    // A change keeps the named session, ends the others, and kills the
+    // links sent to the old address.
+    session(&store, 10, ada.id, t0(), t0() + Duration::days(1)).await;
+    session(&store, 11, ada.id, t0(), t0() + Duration::days(1)).await;
+    store
+        .create_link_token(link(
+            3,
+            ada.id,
+            LinkPurpose::PasswordReset,
+            "ada@example.com",
+            in_an_hour(),
+        ))
+        .await
+        .unwrap();
+    store
+        .create_link_token(link(
+            4,
+            ada.id,
+            change,
+            "lovelace@example.com",
+            in_an_hour(),
+        ))
+        .await
+        .unwrap();
+    let later = now + Duration::minutes(1);
+    let changed = store
+        .change_email(&digest(4), Some(&digest(10)), later)
+        .await
+        .unwrap();
+    let lovelace = Email::parse("lovelace@example.com").unwrap();
+    assert_eq!(
+        changed,
+        Some(EmailChange {
+            user_id: ada.id,
+            old: ada.email.clone(),
+            new: lovelace.clone(),
+        })
+    );
+    let user = store.find_user(ada.id).await.unwrap().unwrap();
+    assert_eq!(
+        (user.email, user.email_confirmed_at),
+        (lovelace, Some(later))
+    );
+    assert!(
+        store.find_session(&digest(10)).await.unwrap().is_some(),
+        "the kept session stays"
+    );
+    assert!(
+        store.find_session(&digest(11)).await.unwrap().is_none(),
+        "other sessions end"
+    );
+    let hash = PasswordHash::new("$2b$04$late".into());
+    assert_eq!(
+        store
+            .reset_password(&digest(3), &hash, later)
+            .await
+            .unwrap(),
+        None,
+        "a reset link sent to the old address no longer works"
+    );
+    assert_eq!(
+        store.change_email(&digest(4), None, later).await.unwrap(),
+        None
+    );
+}
+
+fn mail_to(n: u8) -> NewMail {
+    NewMail {
+        kind: MailKind::PasswordReset,
+        user_id: None,
+        email: Some(Email::parse(&format!("reader{n}@example.com")).expect("valid email")),
+        created_at: t0() + Duration::seconds(n.into()),
+    }
+}
+
+async fn queued_mail_is_claimed_leased_retried_and_finished(store: impl ConformantStore) {
+    for n in 0..3 {
+        store.enqueue_mail(&mail_to(n)).await.unwrap();
+    }
+    let now = t0() + Duration::minutes(1);
+    let lease = now + Duration::minutes(2);
+    let first = store.claim_mail(now, lease, 2).await.unwrap();
+    assert_eq!(
+        first
+            .iter()
+            .map(|m| (&m.mail, m.attempts))
+            .collect::<Vec<_>>(),
+        [(&mail_to(0), 1), (&mail_to(1), 1)],
+        "the oldest mail is claimed first, up to the limit, with one attempt each"
+    );
+    let rest = store.claim_mail(now, lease, 10).await.unwrap();
+    assert_eq!(
+        rest.len(),
+        1,
+        "claimed mail is not claimed again while leased"
+    );
+    assert!(store.claim_mail(now, lease, 10).await.unwrap().is_empty());
+
+    store.finish_mail(first[0].id).await.unwrap();
+    store
+        .retry_mail(first[1].id, now + Duration::seconds(30))
+        .await
+        .unwrap();
+    let retried = store
+        .claim_mail(
+            now + Duration::seconds(30),
+            lease + Duration::minutes(5),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        retried
+            .iter()
+            .map(|m| (m.id, m.attempts))
+            .collect::<Vec<_>>(),
+        [(first[1].id, 2)],
+        "a retried mail is due again at its time, its attempts counted"
+    );
+    let expired = store
+        .claim_mail(lease, lease + Duration::minutes(2), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        expired.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [rest[0].id],
+        "a lease that ran out makes the mail due again (a worker that died)"
+    );
+}
+
+async fn concurrent_claims_never_take_one_mail_twice(store: impl ConformantStore) {
+    const MAILS: u8 = 30;
+    const WORKERS: usize = 8;
+    for n in 0..MAILS {
+        store.enqueue_mail(&mail_to(n)).await.unwrap();
+    }
+    let now = t0() + Duration::minutes(1);
+    let lease = now + Duration::minutes(2);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut claimed = Vec::new();
+                loop {
+                    match store.claim_mail(now, lease, 3).await {
+                        Ok(batch) if batch.is_empty() => return claimed,
+                        Ok(batch) => claimed.extend(batch.into_iter().map(|m| m.id)),
+                        Err(e) => panic!("a claim failed: {e:?}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.expect("task panicked"));
+    }
+    let claimed = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(
+        (claimed, all.len()),
+        (usize::from(MAILS), usize::from(MAILS)),
+        "{WORKERS} workers claiming at once take every mail exactly once"
+    );
 }
 
 /// A fresh PostgreSQL schema per test, so tests sharing one database never
