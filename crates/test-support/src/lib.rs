@@ -1,7 +1,8 @@
 //! What the workspace's test harnesses share (the route tests on Rocket's
 //! local client, the end-to-end tests on a real socket, the binary's tests):
 //! the configuration of an app under test, reading a form's CSRF token,
-//! encoding a form body, a random secret key. Dev-only; never published.
+//! encoding a form body, a random secret key, finding a mail and its link.
+//! Dev-only; never published.
 
 use std::path::{Path, PathBuf};
 
@@ -67,4 +68,28 @@ pub fn random_key() -> String {
         .and_then(|mut f| f.read_exact(&mut bytes))
         .expect("random bytes from /dev/urandom");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The mail among `mail` whose subject is `subject` (mail arrives in no
+/// order a test can rely on, so tests pick it by what it is).
+pub fn with_subject<'m>(mail: &'m [String], subject: &str) -> Vec<&'m String> {
+    let header = format!("Subject: {subject}");
+    mail.iter().filter(|m| m.contains(&header)).collect()
+}
+
+/// The path of the first link in the raw message `mail` that starts with
+/// `prefix` (`/password/reset/`), with quoted-printable soft line breaks
+/// and `=3D` undone, whichever line endings the message was stored with.
+pub fn link_in(mail: &str, prefix: &str) -> String {
+    let text = mail
+        .replace("\r\n", "\n")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} link in {text}"));
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c))
+        .collect()
 }

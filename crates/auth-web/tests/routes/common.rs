@@ -13,7 +13,7 @@ use rocket::figment::Figment;
 use rocket::http::{ContentType, Cookie, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use tempfile::TempDir;
-pub use test_support::{csrf, figment, form_body, workspace};
+pub use test_support::{csrf, figment, form_body, link_in, with_subject, workspace};
 
 pub struct TestApp {
     pub client: Client,
@@ -336,17 +336,4 @@ pub fn named<'a>(cookies: &'a [String], name: &str) -> &'a str {
         .iter()
         .find(|c| c.starts_with(&format!("{name}=")))
         .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
-}
-
-/// The path of the first link in `mail` that starts with `prefix`
-/// (`/password/reset/`), with quoted-printable soft line breaks undone.
-pub fn link_in(mail: &str, prefix: &str) -> String {
-    let text = mail.replace("=\r\n", "").replace("=3D", "=");
-    let start = text
-        .find(prefix)
-        .unwrap_or_else(|| panic!("no {prefix} link in {text}"));
-    text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c))
-        .collect()
 }

@@ -3,17 +3,10 @@
 
 use rocket::http::Status;
 
-use crate::common::{app, expect_page, link_in, location, TestApp};
+use crate::common::{app, app_with, expect_page, link_in, location, with_subject, TestApp};
 
 const RIGHT: &str = "analytical engine";
 const NEW: &str = "difference engine no. 2";
-
-/// The mail with `subject` among `mail` (the outbox's order is only as
-/// fine as the file system's clock, so tests pick mail by what it is).
-fn with_subject<'m>(mail: &'m [String], subject: &str) -> Vec<&'m String> {
-    let header = format!("Subject: {subject}");
-    mail.iter().filter(|m| m.contains(&header)).collect()
-}
 
 /// Follows a reset link (which keeps the token in a cookie and redirects),
 /// then posts `password` on the form.
@@ -229,5 +222,231 @@ async fn an_address_changes_only_when_the_new_one_confirms_and_the_old_one_is_to
     assert_eq!(
         location(&app.login("lovelace@example.com", RIGHT).await),
         Some("/secrets")
+    );
+}
+
+/// Asks for a reset link for `email` from the client at `remote`; the
+/// status and `Retry-After`.
+async fn forgot_from(app: &TestApp, remote: &str, email: &str) -> (Status, Option<String>) {
+    let response = app
+        .post_from(remote, &[], "/password/forgot", &[("email", email)])
+        .await;
+    let retry_after = response.headers().get_one("Retry-After").map(str::to_owned);
+    (response.status(), retry_after)
+}
+
+#[tokio::test]
+async fn reset_requests_are_limited_per_recipient_whether_or_not_it_is_registered() {
+    let app = app().await;
+    app.register_ada().await;
+    app.logout().await;
+    for email in ["ada@example.com", "nobody@example.com"] {
+        for n in 0..5 {
+            let remote = format!("192.0.2.{n}:4000");
+            assert_eq!(forgot_from(&app, &remote, email).await.0, Status::SeeOther);
+        }
+        // The sixth, from yet another network, is refused the same way
+        // for a registered and an unknown address.
+        let refused = app
+            .post_from(
+                "198.51.100.9:4000",
+                &[],
+                "/password/forgot",
+                &[("email", email)],
+            )
+            .await;
+        assert_eq!(refused.status(), Status::TooManyRequests, "{email}");
+        assert_eq!(refused.headers().get_one("Retry-After"), Some("3600"));
+        let html = refused.into_string().await.unwrap();
+        assert!(html.contains("try again in 60 minutes"), "{html}");
+        assert!(
+            html.contains(&format!(r#"value="{email}""#)),
+            "the address is kept"
+        );
+    }
+    // Ada's confirmation and five reset links, nothing for nobody@.
+    let mail = app.mail(6).await;
+    assert_eq!(with_subject(&mail, "Reset your password").len(), 5);
+    app.clock.advance(auth_core::time::Duration::hours(1));
+    assert_eq!(
+        forgot_from(&app, "198.51.100.9:4000", "ada@example.com")
+            .await
+            .0,
+        Status::SeeOther,
+        "a new hour, a new window"
+    );
+}
+
+#[tokio::test]
+async fn reset_requests_are_limited_per_network_across_addresses() {
+    let app = app_with(tempfile::tempdir().unwrap(), |f| {
+        f.merge(("mail_throttle.address_limit", 3))
+    })
+    .await;
+    for n in 0..3 {
+        let email = format!("someone{n}@example.com");
+        assert_eq!(
+            forgot_from(&app, "192.0.2.1:4000", &email).await.0,
+            Status::SeeOther
+        );
+    }
+    let (status, retry_after) = forgot_from(&app, "192.0.2.1:4000", "other@example.com").await;
+    assert_eq!(
+        (status, retry_after.as_deref()),
+        (Status::TooManyRequests, Some("3600"))
+    );
+    let elsewhere = forgot_from(&app, "198.51.100.9:4000", "other@example.com").await;
+    assert_eq!(
+        elsewhere.0,
+        Status::SeeOther,
+        "another network is not limited"
+    );
+}
+
+#[tokio::test]
+async fn a_blank_or_malformed_address_is_refused_on_the_form() {
+    let app = app().await;
+    for (email, message) in [
+        ("", "Enter your email address"),
+        ("not an address", "valid email"),
+    ] {
+        let response = app
+            .post("/password/forgot", "/password/forgot", &[("email", email)])
+            .await;
+        assert_eq!(response.status(), Status::UnprocessableEntity, "{email:?}");
+        let html = response.into_string().await.unwrap();
+        assert!(html.contains(message), "{message:?} for {email:?}:\n{html}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_unknown_and_missing_tokens_get_the_dead_link_page() {
+    let app = app().await;
+    let long = "x".repeat(5000);
+    for uri in [
+        "/password/reset/not-a-token",
+        "/password/reset/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "/password/reset/%00%FF",
+        "/password/reset",
+        "/email/confirm/not-a-token",
+        "/email/change/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        let response = app.client.get(uri).dispatch().await;
+        expect_page(response, Status::BadRequest, "This link cannot be used").await;
+    }
+    let response = app
+        .client
+        .get(format!("/password/reset/{long}"))
+        .dispatch()
+        .await;
+    assert!(response.status().code >= 400 && response.status().code < 500);
+    for action in ["/email/confirm", "/email/change"] {
+        for token in ["", "garbage", long.as_str()] {
+            let response = app.post(action, "/login", &[("token", token)]).await;
+            assert_eq!(
+                response.status(),
+                Status::BadRequest,
+                "{action} {}",
+                token.len()
+            );
+        }
+    }
+    let response = app
+        .post("/password/reset", "/login", &[("new_password", NEW)])
+        .await;
+    expect_page(response, Status::BadRequest, "This link cannot be used").await;
+}
+
+#[tokio::test]
+async fn with_confirmed_addresses_required_members_pages_wait_for_the_link() {
+    let app = app_with(tempfile::tempdir().unwrap(), |f| {
+        f.merge(("require_confirmed_email", true))
+    })
+    .await;
+    let registered = app.register_ada().await;
+    assert_eq!(registered.status(), Status::SeeOther);
+    for page in ["/secrets", "/download"] {
+        let refused = app.client.get(page).dispatch().await;
+        assert_eq!(refused.status(), Status::SeeOther, "{page}");
+        assert!(
+            location(&refused).unwrap().starts_with("/account"),
+            "{page}"
+        );
+    }
+    let account = app.page("/account").await;
+    assert!(account.contains("not confirmed yet"));
+
+    let link = link_in(&app.mail(1).await[0], "/email/confirm/");
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    app.post("/email/confirm", &link, &[("token", &token)])
+        .await;
+    assert_eq!(app.get("/secrets").await.0, Status::Ok);
+    assert_eq!(app.get("/download").await.0, Status::Ok);
+}
+
+#[tokio::test]
+async fn a_disabled_account_gets_no_reset_mail_and_its_links_die() {
+    use auth_web::cli::{run_with, Command, UsersCommand};
+    let app = app().await;
+    app.register_ada().await;
+    app.mail(1).await;
+    app.logout().await;
+    app.post(
+        "/password/forgot",
+        "/password/forgot",
+        &[("email", "ada@example.com")],
+    )
+    .await;
+    let mail = app.mail(2).await;
+    let link = link_in(
+        with_subject(&mail, "Reset your password")[0],
+        "/password/reset/",
+    );
+
+    let operator = |command| async {
+        let mut said = Vec::new();
+        run_with(
+            app.figment.clone(),
+            Command::Users(command),
+            Some("tester".into()),
+            &mut said,
+        )
+        .await
+        .expect("the command succeeds");
+    };
+    operator(UsersCommand::Disable {
+        email: "ada@example.com".into(),
+    })
+    .await;
+    let (status, _) = reset_with(&app, &link, NEW).await;
+    assert_eq!(status, Status::BadRequest, "the mailed link died");
+
+    let asked = app
+        .post(
+            "/password/forgot",
+            "/password/forgot",
+            &[("email", "ada@example.com")],
+        )
+        .await;
+    assert_eq!(
+        asked.status(),
+        Status::SeeOther,
+        "the same answer as for anyone"
+    );
+    // A later mail to another account shows the queue got past it.
+    app.register("bob@example.com", "Bob", RIGHT).await;
+    let mail = app.mail(3).await;
+    assert_eq!(mail.len(), 3, "{mail:#?}");
+    assert_eq!(with_subject(&mail, "Reset your password").len(), 1);
+
+    operator(UsersCommand::Enable {
+        email: "ada@example.com".into(),
+    })
+    .await;
+    let (status, _) = reset_with(&app, &link, NEW).await;
+    assert_eq!(
+        status,
+        Status::BadRequest,
+        "enabled again, the old link stays dead"
     );
 }
