@@ -17,14 +17,17 @@ mod support;
 
 #[path = "support/chrome.rs"]
 mod chrome;
+#[path = "support/smtp.rs"]
+mod smtp;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrome::{describe_violations, Browser, ChromeDriver, Viewport};
 use serde_json::Value;
+use smtp::SmtpSink;
 use support::{figment, sqlite_url, Server};
-use test_support::workspace;
+use test_support::{link_in, with_subject, workspace};
 
 const LOGOUT_BUTTON: &str = "header form[action='/logout'] button[type=submit]";
 const SUBMIT: &str = "main form button[type=submit]";
@@ -459,6 +462,8 @@ const DOCUMENTED: &[&str] = &[
     "secrets",
     "account",
     "history",
+    "forgot",
+    "reset",
 ];
 
 #[ignore = "needs Chromium and chromedriver"]
@@ -469,11 +474,39 @@ async fn every_page_passes_axe_at_both_widths_in_light_and_dark() {
     let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
     let driver = ChromeDriver::start(&tools).await;
     let base = server.base.clone();
-    driver.run(move |browser| audit(browser, base)).await;
+    let outbox = dir.path().join("outbox");
+    driver
+        .run(move |browser| audit(browser, base, outbox))
+        .await;
     server.stop().await;
 }
 
-async fn audit(b: Browser, base: String) {
+/// The link starting with `prefix` in the newest mail to `email` saying
+/// `subject` in `outbox`, once there is one (up to 20 s).
+async fn link_from_outbox(outbox: &Path, email: &str, subject: &str, prefix: &str) -> String {
+    let to = format!("<{email}>");
+    for _ in 0..200 {
+        let mut mail: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(outbox)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let at = e.metadata().ok()?.modified().ok()?;
+                Some((at, std::fs::read_to_string(e.path()).ok()?))
+            })
+            .filter(|(_, text)| text.contains(&to))
+            .collect();
+        mail.sort();
+        let texts: Vec<String> = mail.into_iter().map(|(_, text)| text).collect();
+        if let Some(last) = with_subject(&texts, subject).last() {
+            return link_in(last, prefix);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no mail {subject:?} to {email} in {}", outbox.display());
+}
+
+async fn audit(b: Browser, base: String, outbox: PathBuf) {
     let url = |path: &str| format!("{base}{path}");
     let mut audit = Audit::new();
     let viewports = [Viewport::DESKTOP, Viewport::PHONE, Viewport::DESKTOP_DARK];
@@ -554,6 +587,50 @@ async fn audit(b: Browser, base: String) {
 
         b.click(LOGOUT_BUTTON).await;
         b.wait_for_text(".flash", "You have been logged out.").await;
+
+        // The mailed links' pages, from the outbox.
+        let link = link_from_outbox(
+            &outbox,
+            &email,
+            "Confirm your email address",
+            "/email/confirm/",
+        )
+        .await;
+        b.goto(&url(&link)).await;
+        b.wait_for_text("main h1", "Confirm your email address")
+            .await;
+        audit.check(&b, "link", viewport).await;
+
+        b.goto(&url("/login")).await;
+        b.click("main a[href='/password/forgot']").await;
+        b.wait_for_text("main h1", "Forgot your password?").await;
+        audit.check(&b, "forgot", viewport).await;
+
+        b.click(SUBMIT).await;
+        b.wait_for_text("#email-error", "Enter your email address.")
+            .await;
+        audit.check(&b, "forgot-error", viewport).await;
+
+        b.fill("#email", &email).await;
+        b.click(SUBMIT).await;
+        b.wait_for_text(".flash", "If an account uses that address")
+            .await;
+        audit.check(&b, "forgot-sent", viewport).await;
+
+        let link =
+            link_from_outbox(&outbox, &email, "Reset your password", "/password/reset/").await;
+        b.goto(&url(&link)).await;
+        b.wait_for_text("main h1", "Choose a new password").await;
+        audit.check(&b, "reset", viewport).await;
+
+        b.fill("#new_password", "short").await;
+        b.click(SUBMIT).await;
+        b.wait_for_text("#new-password-error", "at least").await;
+        audit.check(&b, "reset-error", viewport).await;
+
+        b.goto(&url("/password/reset/no-such-link")).await;
+        b.wait_for_text("main h1", "This link cannot be used").await;
+        audit.check(&b, "link-dead", viewport).await;
     }
 
     // The longest name and email the server accepts, without a space to
@@ -686,4 +763,63 @@ impl Audit {
             "axe-core found serious or critical accessibility problems:\n{report}"
         );
     }
+}
+
+#[ignore = "needs Chromium, chromedriver and python3-aiosmtpd"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_password_is_reset_in_chromium_with_the_mail_from_the_smtp_server() {
+    let tools = chrome::tools();
+    let sink = SmtpSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = figment(dir.path(), &sqlite_url(dir.path())).merge(("smtp_url", sink.url()));
+    let server = Server::start(config).await;
+    let driver = ChromeDriver::start(&tools).await;
+    let base = server.base.clone();
+    driver
+        .run(move |b| async move {
+            let url = |path: &str| format!("{base}{path}");
+            register_ada(&b, &base).await;
+            b.click(LOGOUT_BUTTON).await;
+            b.wait_for_text(".flash", "You have been logged out.").await;
+
+            // From the login page's link, the form, the answer.
+            b.goto(&url("/login")).await;
+            b.click("main a[href='/password/forgot']").await;
+            b.wait_for_text("main h1", "Forgot your password?").await;
+            b.fill("#email", "Ada@Example.com").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text(".flash", "a link to choose a new password is on its way")
+                .await;
+            assert_eq!(b.path().await, "/login");
+
+            // The mail, as the SMTP server got it; its link, clicked.
+            let mail = sink.wait_for(2).await;
+            let reset = with_subject(&mail, "Reset your password");
+            assert_eq!(reset.len(), 1, "{mail:#?}");
+            let link = link_in(reset[0], "/password/reset/");
+            b.goto(&url(&link)).await;
+            b.wait_for_text("main h1", "Choose a new password").await;
+            assert_eq!(
+                b.path().await,
+                "/password/reset",
+                "the token left the address bar"
+            );
+            b.wait_for_text("main", "ada@example.com").await;
+            b.fill("#new_password", "difference engine no. 2").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text(".flash", "Your password has been changed")
+                .await;
+
+            // Logged in with the new password; the link is dead.
+            b.fill("#email", "ada@example.com").await;
+            b.fill("#password", "difference engine no. 2").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+            b.goto(&url(&link)).await;
+            b.wait_for_text("main h1", "This link cannot be used").await;
+            let mail = sink.wait_for(3).await;
+            assert_eq!(with_subject(&mail, "Your password was changed").len(), 1);
+        })
+        .await;
+    server.stop().await;
 }
