@@ -96,9 +96,10 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     /// Sets a new password for the account (the policy applies), ends all
-    /// of its sessions and reset links, and lifts any lock on its logins, so its owner can
-    /// log in with the new password at once. `false` if there is no such
-    /// account.
+    /// of its sessions and reset links, and lifts any lock on its logins, so
+    /// its owner can log in with the new password at once; the owner is
+    /// told by mail, as for any password change. `false` if there is no
+    /// such account.
     pub async fn set_password(
         &self,
         id: UserId,
@@ -122,6 +123,8 @@ impl<S: AuthStore> AuthService<S> {
             .clear_throttle(&ThrottleKey::account(&user.email))
             .await?;
         self.record_by(id, EventKind::PasswordSet, actor).await?;
+        self.queue_mail(crate::MailKind::PasswordChanged, Some(&user), None)
+            .await?;
         Ok(true)
     }
 

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 
 use auth_core::time::Duration;
 use auth_core::{
-    Actor, AuthError, EmailError, EventKind, ImportOutcome, ImportSkip, ImportedAccount, NameError,
-    PasswordError, Registration, UserStore,
+    Actor, AuthError, Clock, EmailError, EventKind, ImportOutcome, ImportSkip, ImportedAccount,
+    MailKind, NameError, PasswordError, Registration, UserStore,
 };
 use common::{fixture, session_gone, ADA};
 
@@ -179,6 +179,16 @@ async fn an_operator_sets_a_password_under_the_policy_and_unlocks_the_account() 
         .await
         .unwrap());
     assert!(session_gone(&f, &issued.token).await);
+    let now = f.clock.now();
+    let queued = auth_core::MailStore::claim_mail(f.auth.store(), now, now, 10)
+        .await
+        .unwrap();
+    let kinds: Vec<_> = queued.iter().map(|m| m.mail.kind).collect();
+    assert_eq!(
+        kinds,
+        [MailKind::ConfirmEmail, MailKind::PasswordChanged],
+        "the owner is told of the new password"
+    );
     f.auth
         .login("ada@example.com", "a brand new secret")
         .await
