@@ -103,3 +103,39 @@ async fn simultaneous_registrations_stop_at_the_limit() {
     assert_eq!((created, refused), (5, 7), "{statuses:?}");
     server.stop().await;
 }
+
+/// Reset requests for one address sent at the same moment: the limit per
+/// recipient (5) holds, and no more mails than it go out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_reset_requests_for_one_address_mail_no_more_than_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let ada = browser(Arc::new(Jar::default()));
+    support::register(&ada, &server, "ada@example.com", "Ada", "analytical engine").await;
+
+    let statuses = support::post_at_once(&[&server], "/password/forgot", 12, |_| {
+        vec![("email", "ada@example.com".to_owned())]
+    })
+    .await;
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!(
+        (
+            count(StatusCode::SEE_OTHER),
+            count(StatusCode::TOO_MANY_REQUESTS)
+        ),
+        (5, 7),
+        "{statuses:?}"
+    );
+    // The confirmation and five reset mails, then nothing more.
+    let outbox = dir.path().join("outbox");
+    let mails = || std::fs::read_dir(&outbox).map_or(0, |d| d.count());
+    for _ in 0..200 {
+        if mails() >= 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(mails(), 6);
+    server.stop().await;
+}
