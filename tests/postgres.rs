@@ -8,13 +8,13 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 
 use auth_store::testkit::postgres::TestSchema;
 use auth_store::{PgStore, PoolOptions, Store};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::StatusCode;
-use support::{browser, browser_no_redirects, figment, page, submit, Server};
+use support::{browser, browser_no_redirects, captured_logs, figment, page, submit, Server};
 
 /// The database these tests work in. They are `#[ignore]`d, so they run
 /// only when asked for (`--include-ignored`); asked for without a database,
@@ -27,32 +27,6 @@ fn postgres_url() -> String {
              schemas and databases in, e.g. postgres://postgres@127.0.0.1:5432/test"
         ),
     }
-}
-
-/// The log lines of every server in this test process, at warning level
-/// and above. Installed before any Rocket starts, so Rocket keeps it.
-fn captured_logs() -> &'static Mutex<Vec<String>> {
-    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    struct Capture;
-    impl log::Log for Capture {
-        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-            true
-        }
-        fn log(&self, record: &log::Record<'_>) {
-            LINES
-                .lock()
-                .unwrap()
-                .push(format!("{} {}", record.level(), record.args()));
-        }
-        fn flush(&self) {}
-    }
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        if log::set_boxed_logger(Box::new(Capture)).is_ok() {
-            log::set_max_level(log::LevelFilter::Warn);
-        }
-    });
-    &LINES
 }
 
 #[ignore = "needs AUTH_TEST_POSTGRES_URL"]

@@ -3,7 +3,7 @@
 //! cannot be used, the address confirmed and changed, every notice, and
 //! mail queued while the server is down that arrives once it is back.
 //!
-//! They need `/usr/bin/python3` with `aiosmtpd` (`.ci/run` installs
+//! Those on aiosmtpd need `/usr/bin/python3` with it (`.ci/run` installs
 //! python3-aiosmtpd), so they are ignored unless asked for with
 //! `--include-ignored`; asked for without it, they fail.
 
@@ -314,5 +314,69 @@ async fn mail_queued_while_the_smtp_server_is_down_arrives_once_it_is_back() {
     assert_eq!((status, at.as_str()), (StatusCode::OK, "/login"));
     let mail = sink.wait_for(3).await;
     assert_eq!(mail.len(), 3, "each mail once: {mail:#?}");
+    server.stop().await;
+}
+
+/// An SMTP server on a free port of 127.0.0.1 that refuses every
+/// recipient for good (550), as a server does for an address that does
+/// not exist. Returns its port.
+async fn refusing_smtp_server() -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 refusing.test ESMTP\r\n").await.ok();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "RCPT" => b"550 5.1.1 No such user here\r\n",
+                        "QUIT" => b"221 2.0.0 Bye\r\n",
+                        _ => b"250 refusing.test\r\n",
+                    };
+                    if write.write_all(reply).await.is_err() || verb == "QUIT" {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A mail the server refuses for good is dropped with a warning in the
+/// log that names neither the address nor a token; the request that
+/// queued it was answered as always. (The server is this test's own, so
+/// it needs no aiosmtpd.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_the_server_refuses_is_given_up_with_a_log_line() {
+    let logs = support::captured_logs();
+    let port = refusing_smtp_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_sending_to(dir.path(), &smtp::url_on(port)).await;
+    let ada = browser(Arc::new(Jar::default()));
+    let registered = register(&ada, &server, "ada@example.com", "Ada", RIGHT).await;
+    assert_eq!(registered.url().path(), "/secrets");
+    let mut given_up = Vec::new();
+    for _ in 0..200 {
+        given_up = logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|line| line.contains("Mail not sent, given up"))
+            .cloned()
+            .collect();
+        if !given_up.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(given_up.len(), 1, "{:?}", logs.lock().unwrap());
+    assert!(given_up[0].starts_with("WARN"), "{given_up:?}");
+    assert!(given_up[0].contains("No such user here"), "{given_up:?}");
+    assert!(!given_up[0].contains("ada@example.com"), "{given_up:?}");
     server.stop().await;
 }

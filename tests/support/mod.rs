@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Once};
 
 use auth_core::{Clock, SystemClock};
 use reqwest::cookie::Jar;
@@ -15,6 +15,32 @@ use rocket::Shutdown;
 use tokio::sync::oneshot;
 
 use test_support::csrf;
+
+/// The log lines of every server in this test process, at warning level
+/// and above. Installed before any Rocket starts, so Rocket keeps it.
+pub fn captured_logs() -> &'static Mutex<Vec<String>> {
+    static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    struct Capture;
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            LINES
+                .lock()
+                .unwrap()
+                .push(format!("{} {}", record.level(), record.args()));
+        }
+        fn flush(&self) {}
+    }
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        if log::set_boxed_logger(Box::new(Capture)).is_ok() {
+            log::set_max_level(log::LevelFilter::Warn);
+        }
+    });
+    &LINES
+}
 
 /// The configuration of a test server keeping its data in `dir` and its
 /// accounts in `database_url`.
