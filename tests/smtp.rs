@@ -380,3 +380,29 @@ async fn a_mail_the_server_refuses_is_given_up_with_a_log_line() {
     assert!(!given_up[0].contains("ada@example.com"), "{given_up:?}");
     server.stop().await;
 }
+
+/// The queue is a table: mail a stopped server could not send goes out
+/// from the next one on the same database.
+#[ignore = "needs python3-aiosmtpd"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_queued_before_a_restart_is_sent_after_it() {
+    let port = smtp::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        figment(dir.path(), &sqlite_url(dir.path()))
+            .merge(("smtp_url", smtp::url_on(port)))
+            .merge(("mail_retry_after", 1))
+    };
+    let first = Server::start(config()).await;
+    let ada = browser(Arc::new(Jar::default()));
+    register(&ada, &first, "ada@example.com", "Ada", RIGHT).await;
+    first.stop().await;
+
+    let sink = SmtpSink::start_on(port).await;
+    let second = Server::start(config()).await;
+    let mail = sink.wait_for(1).await;
+    let link = link_in(the(&mail, "Confirm your email address"), "/email/confirm/");
+    let (status, at, _) = press_link(&ada, &second, &link, "/email/confirm").await;
+    assert_eq!((status, at.as_str()), (StatusCode::OK, "/account"));
+    second.stop().await;
+}
