@@ -379,7 +379,8 @@ pub async fn change_email(
         .await
         .map(|new| {
             format!(
-                "A link is on its way to {new}. Your address changes when you follow it;                  until then, keep logging in with {}.",
+                "A link is on its way to {new}. Your address changes when you follow it; \
+                 until then, keep logging in with {}.",
                 user.user().email
             )
         });

@@ -26,6 +26,22 @@ async fn reset_with(app: &TestApp, link: &str, password: &str) -> (Status, Optio
     (response.status(), location(&response).map(str::to_owned))
 }
 
+/// Asks for a reset link for Ada's address and returns it from the mail,
+/// the `count`th in the outbox.
+async fn ask_for_a_reset_link(app: &TestApp, count: usize) -> String {
+    app.post(
+        "/password/forgot",
+        "/password/forgot",
+        &[("email", "ada@example.com")],
+    )
+    .await;
+    let mail = app.mail(count).await;
+    link_in(
+        with_subject(&mail, "Reset your password")[0],
+        "/password/reset/",
+    )
+}
+
 #[tokio::test]
 async fn a_forgotten_password_is_reset_from_the_mailed_link_once() {
     let app = app().await;
@@ -151,17 +167,7 @@ async fn an_expired_link_is_refused() {
     let app = app().await;
     app.register_ada().await;
     app.mail(1).await;
-    app.post(
-        "/password/forgot",
-        "/password/forgot",
-        &[("email", "ada@example.com")],
-    )
-    .await;
-    let mail = app.mail(2).await;
-    let link = link_in(
-        with_subject(&mail, "Reset your password")[0],
-        "/password/reset/",
-    );
+    let link = ask_for_a_reset_link(&app, 2).await;
     app.clock.advance(auth_core::time::Duration::minutes(61));
     let (status, _) = reset_with(&app, &link, NEW).await;
     assert_eq!(status, Status::BadRequest);
@@ -207,8 +213,15 @@ async fn an_address_changes_only_when_the_new_one_confirms_and_the_old_one_is_to
     let mail = app.mail(2).await;
     let request = with_subject(&mail, "Confirm your new email address")[0];
     assert!(request.contains("To: Ada <lovelace@example.com>"));
-    // Nothing changed yet.
-    assert!(app.page("/account").await.contains("ada@example.com"));
+    // Nothing changed yet, and the page says so.
+    let account = app.page("/account").await;
+    assert!(
+        account.contains(
+            "A link is on its way to lovelace@example.com. Your address changes when you \
+             follow it; until then, keep logging in with ada@example.com."
+        ),
+        "{account}"
+    );
     let link = link_in(request, "/email/change/");
     let token = link.rsplit('/').next().unwrap().to_owned();
     let changed = app.post("/email/change", &link, &[("token", &token)]).await;
@@ -391,17 +404,7 @@ async fn a_disabled_account_gets_no_reset_mail_and_its_links_die() {
     app.register_ada().await;
     app.mail(1).await;
     app.logout().await;
-    app.post(
-        "/password/forgot",
-        "/password/forgot",
-        &[("email", "ada@example.com")],
-    )
-    .await;
-    let mail = app.mail(2).await;
-    let link = link_in(
-        with_subject(&mail, "Reset your password")[0],
-        "/password/reset/",
-    );
+    let link = ask_for_a_reset_link(&app, 2).await;
 
     let operator = |command| async {
         let mut said = Vec::new();
