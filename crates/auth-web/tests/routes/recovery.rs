@@ -127,7 +127,7 @@ async fn an_unknown_address_gets_the_same_answer_and_no_mail() {
 }
 
 #[tokio::test]
-async fn a_newer_link_replaces_the_older_one_and_a_password_change_kills_both() {
+async fn a_newer_link_replaces_the_older_one() {
     let app = app().await;
     app.register_ada().await;
     app.mail(1).await;
@@ -160,6 +160,29 @@ async fn a_newer_link_replaces_the_older_one_and_a_password_change_kills_both() 
     assert_eq!(live.len(), 1);
     let (status, to) = reset_with(&app, &live[0], NEW).await;
     assert_eq!((status, to.as_deref()), (Status::SeeOther, Some("/login")));
+}
+
+#[tokio::test]
+async fn a_password_changed_on_the_account_page_kills_the_reset_link() {
+    let app = app().await;
+    app.register_ada().await;
+    app.mail(1).await;
+    let link = ask_for_a_reset_link(&app, 2).await;
+    let changed = app
+        .post(
+            "/account/password",
+            "/account",
+            &[("current_password", RIGHT), ("new_password", NEW)],
+        )
+        .await;
+    assert_eq!(location(&changed), Some("/account"));
+    let (status, _) = reset_with(&app, &link, "yet another password").await;
+    assert_eq!(status, Status::BadRequest);
+    assert_eq!(
+        location(&app.login("ada@example.com", NEW).await),
+        Some("/secrets"),
+        "the password is the one set on the account page"
+    );
 }
 
 #[tokio::test]
