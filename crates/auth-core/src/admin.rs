@@ -57,7 +57,7 @@ impl<S: AuthStore> AuthService<S> {
             return Ok(false);
         }
         store.delete_user_sessions(id, None).await?;
-        store.delete_link_tokens(id, None).await?;
+        self.drop_outstanding_links(id).await?;
         self.record_by(id, EventKind::Disabled, actor).await?;
         Ok(true)
     }
@@ -116,9 +116,7 @@ impl<S: AuthStore> AuthService<S> {
             return Ok(false);
         }
         store.delete_user_sessions(id, None).await?;
-        store
-            .delete_link_tokens(id, Some(crate::LinkPurpose::PasswordReset))
-            .await?;
+        self.drop_outstanding_links(id).await?;
         store
             .clear_throttle(&ThrottleKey::account(&user.email))
             .await?;

@@ -100,8 +100,13 @@ impl<S: AuthStore> AuthService<S> {
     /// more.
     async fn compose(&self, queued: &NewMail) -> Result<Option<Mail>, AuthError> {
         let store = self.store();
+        // A disabled account gets no mail, and above all no new link.
         let user = match queued.user_id {
-            Some(id) => self.find_user(id).await?,
+            Some(id) => store
+                .account_summary(id, self.now())
+                .await?
+                .filter(|account| account.disabled_at.is_none())
+                .map(|account| account.user),
             None => None,
         };
         let policy = *self.mail_policy();

@@ -5,7 +5,7 @@
 
 use crate::{
     AuthError, AuthService, AuthStore, ClientInfo, Email, EmailChange, EventKind, InputErrors,
-    LinkPurpose, LinkToken, MailKind, NewMail, SessionToken, ThrottleKey, User,
+    LinkPurpose, LinkToken, MailKind, NewMail, SessionToken, ThrottleKey, User, UserId,
 };
 
 /// The account a live link acts on, and the address it was sent to (for an
@@ -79,8 +79,8 @@ impl<S: AuthStore> AuthService<S> {
     /// Sets a new password with a reset link's token, from `client`: the
     /// policy applies ([`AuthError::InvalidInput`], and the link still
     /// works); then, in one step, the token is used up, the password
-    /// changed, every session of the account ended and every other reset
-    /// link of it dead. A lock on the account's logins is lifted, the reset
+    /// changed, every session of the account ended and every other link of
+    /// it dead (an address change not mailed yet is cancelled). A lock on the account's logins is lifted, the reset
     /// recorded in its history, and a notice mailed to its address. The
     /// caller sends the user to log in afresh (with a second factor, if the
     /// account has one), rather than logging them in. Of two requests with
@@ -106,6 +106,7 @@ impl<S: AuthStore> AuthService<S> {
         {
             return Err(AuthError::InvalidLink);
         }
+        self.drop_outstanding_links(user.id).await?;
         store
             .clear_throttle(&ThrottleKey::account(&user.email))
             .await?;
@@ -230,6 +231,17 @@ impl<S: AuthStore> AuthService<S> {
             .await?;
         }
         Ok(change)
+    }
+
+    /// Kills every link mailed to the account and cancels an address change
+    /// not mailed yet: after its password changes (or it is disabled), no
+    /// link asked for before may act on it, least of all an address change
+    /// asked for by someone who knew the old password.
+    pub(crate) async fn drop_outstanding_links(&self, user: UserId) -> Result<(), AuthError> {
+        let store = self.store();
+        store.delete_link_tokens(user, None).await?;
+        store.cancel_mail(user, MailKind::ConfirmNewEmail).await?;
+        Ok(())
     }
 
     /// Counts one requested mail to `email` from `client` against the mail

@@ -9,10 +9,10 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{
     AccountEvent, AccountStore, AccountSummary, ClientInfo, Email, EmailChange, EventKind,
-    EventStore, LinkPurpose, LinkTokenRecord, LinkTokenStore, MailStore, NewLinkToken, NewMail,
-    NewSession, NewUser, PasswordHash, QueuedMail, SessionRecord, SessionStore, SessionSummary,
-    SessionTimes, StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User,
-    UserCredentials, UserId, UserStore,
+    EventStore, LinkPurpose, LinkTokenRecord, LinkTokenStore, MailKind, MailStore, NewLinkToken,
+    NewMail, NewSession, NewUser, PasswordHash, QueuedMail, SessionRecord, SessionStore,
+    SessionSummary, SessionTimes, StoreError, ThrottleKey, ThrottleState, ThrottleStore,
+    TokenDigest, User, UserCredentials, UserId, UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -521,7 +521,11 @@ impl LinkTokenStore for MemoryStore {
         let Some(link) = state.links.get(digest).cloned() else {
             return Ok(None);
         };
-        let current = state.users.get(&link.user_id).map(|u| &u.user.email);
+        let current = state
+            .users
+            .get(&link.user_id)
+            .filter(|u| u.disabled_at.is_none())
+            .map(|u| &u.user.email);
         if current != Some(&link.email) {
             return Ok(None);
         }
@@ -536,9 +540,7 @@ impl LinkTokenStore for MemoryStore {
             stored.password_hash = hash.clone();
         }
         state.sessions.retain(|_, s| s.user_id != user);
-        state
-            .links
-            .retain(|_, l| l.user_id != user || l.purpose != LinkPurpose::PasswordReset);
+        state.links.retain(|_, l| l.user_id != user);
         Ok(Some(user))
     }
 
@@ -554,7 +556,7 @@ impl LinkTokenStore for MemoryStore {
         let matches = state
             .users
             .get(&link.user_id)
-            .is_some_and(|u| u.user.email == link.email);
+            .is_some_and(|u| u.user.email == link.email && u.disabled_at.is_none());
         if !matches
             || state
                 .take_link(digest, LinkPurpose::ConfirmEmail, now)
@@ -579,7 +581,11 @@ impl LinkTokenStore for MemoryStore {
             return Ok(None);
         };
         let live = link.purpose == LinkPurpose::ChangeEmail && link.expires_at > now;
-        if !live || !state.users.contains_key(&link.user_id) {
+        let enabled = state
+            .users
+            .get(&link.user_id)
+            .is_some_and(|u| u.disabled_at.is_none());
+        if !live || !enabled {
             return Ok(None);
         }
         if state.by_email.contains_key(&link.email) {
@@ -646,6 +652,15 @@ impl MailStore for MemoryStore {
                 }
             })
             .collect())
+    }
+
+    async fn cancel_mail(&self, user: UserId, kind: MailKind) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.mail.len();
+        state
+            .mail
+            .retain(|_, m| m.mail.user_id != Some(user) || m.mail.kind != kind);
+        Ok((before - state.mail.len()) as u64)
     }
 
     async fn finish_mail(&self, id: i64) -> Result<(), StoreError> {

@@ -9,11 +9,11 @@ use crate::hash_pool::HashPool;
 use crate::HashError;
 use crate::{
     AccountEvent, AccountStore, Actor, AuthError, BcryptHasher, ClientInfo, Clock, DisplayName,
-    Email, EventKind, EventStore, InputErrors, IssuedSession, LinkPurpose, LinkTokenStore,
-    LoginActivity, MailKind, MailPolicy, MailStore, NewSession, NewUser, Password, PasswordError,
-    PasswordHash, PasswordHasher, PasswordPolicy, Session, SessionLength, SessionPolicy,
-    SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy,
-    ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
+    Email, EventKind, EventStore, InputErrors, IssuedSession, LinkTokenStore, LoginActivity,
+    MailKind, MailPolicy, MailStore, NewSession, NewUser, Password, PasswordError, PasswordHash,
+    PasswordHasher, PasswordPolicy, Session, SessionLength, SessionPolicy, SessionStore,
+    SessionSummary, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy, ThrottleState,
+    ThrottleStore, TokenDigest, User, UserId, UserStore,
 };
 
 /// The hash unknown emails are verified against, made once, at first need.
@@ -882,8 +882,9 @@ impl<S: AuthStore> AuthService<S> {
 
     /// Changes the password of the session's account after checking the
     /// current one, ends every other session of the account (someone
-    /// who learnt the old password is logged out) and every reset link
-    /// sent for it, and mails a notice to its address. A wrong current password
+    /// who learnt the old password is logged out) and every link mailed for
+    /// it (a pending address change too), and mails a notice to its
+    /// address. A wrong current password
     /// counts against the account's login throttle, so a stolen session
     /// cannot be used to guess it quickly.
     pub async fn change_password(
@@ -902,10 +903,7 @@ impl<S: AuthStore> AuthService<S> {
             .update_password_hash(user.id, &hash)
             .await?;
         self.revoke_sessions(user.id, Some(token)).await?;
-        self.inner
-            .store
-            .delete_link_tokens(user.id, Some(LinkPurpose::PasswordReset))
-            .await?;
+        self.drop_outstanding_links(user.id).await?;
         self.record(user.id, EventKind::PasswordChanged, Actor::Owner, &client)
             .await?;
         self.queue_mail(MailKind::PasswordChanged, Some(&user), None)

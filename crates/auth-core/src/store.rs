@@ -432,10 +432,12 @@ pub trait LinkTokenStore: Send + Sync {
 
     /// Redeems a [`LinkPurpose::PasswordReset`] token live at `now`, in one
     /// transaction: deletes it, sets the account's password hash (only if
-    /// its address is still the one the link was sent to), ends every
-    /// session of the account and deletes its other reset tokens. The
-    /// account, or `None` if the token was unknown, expired, already used,
-    /// or its address changed (then nothing changes).
+    /// its address is still the one the link was sent to and it is not
+    /// disabled), ends every session of the account and deletes all its
+    /// other link tokens (an address change asked for with the old password
+    /// must not outlive it). The account, or `None` if the token was
+    /// unknown, expired, already used, its address changed or the account
+    /// is disabled (then nothing changes).
     fn reset_password(
         &self,
         digest: &TokenDigest,
@@ -445,8 +447,8 @@ pub trait LinkTokenStore: Send + Sync {
 
     /// Redeems a [`LinkPurpose::ConfirmEmail`] token live at `now`, in one
     /// transaction: deletes it and marks the account's address confirmed at
-    /// `now`, if it is still the address the link was sent to. `None` (and
-    /// nothing changes) otherwise.
+    /// `now`, if it is still the address the link was sent to and the
+    /// account is not disabled. `None` (and nothing changes) otherwise.
     fn confirm_email(
         &self,
         digest: &TokenDigest,
@@ -458,7 +460,8 @@ pub trait LinkTokenStore: Send + Sync {
     /// at `now`), deletes the account's other link tokens, and ends every
     /// session of the account except `keep`. An address another account
     /// took meanwhile is [`StoreError::EmailTaken`] and changes nothing.
-    /// `None` if the token was unknown, expired or used.
+    /// `None` if the token was unknown, expired or used, or the account is
+    /// disabled.
     fn change_email(
         &self,
         digest: &TokenDigest,
@@ -514,6 +517,15 @@ pub trait MailStore: Send + Sync {
 
     /// Removes a mail from the queue (sent, or given up).
     fn finish_mail(&self, id: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes `user`'s queued mail of `kind` that no worker has sent yet
+    /// (an address change asked for before the password changed). Returns
+    /// how many.
+    fn cancel_mail(
+        &self,
+        user: UserId,
+        kind: MailKind,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Makes a claimed mail due again at `at`.
     fn retry_mail(

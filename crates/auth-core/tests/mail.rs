@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use auth_core::memory::MemoryStore;
 use auth_core::time::Duration;
 use auth_core::{
-    AuthService, ClientInfo, Delivery, LinkPurpose, Mail, MailError, MailKind, MailPolicy, Mailer,
-    ManualClock, Message,
+    AuthError, AuthService, ClientInfo, Delivery, LinkPurpose, Mail, MailError, MailKind,
+    MailPolicy, Mailer, ManualClock, Message,
 };
 use common::ADA;
 
@@ -204,4 +204,78 @@ async fn a_refused_mail_is_dropped_at_once() {
     assert!(matches!(failures[0].error, MailError::Rejected(_)));
     clock.advance(Duration::hours(2));
     assert_eq!(auth.deliver_mail(&mailer).await.unwrap().0.total(), 0);
+}
+
+/// The token of the one mail of `kind` among `taken`.
+fn token_of(taken: &[Mail], kind: MailKind) -> auth_core::LinkToken {
+    let mut tokens = taken.iter().filter_map(|mail| match &mail.message {
+        Message::PasswordReset { token, .. } if kind == MailKind::PasswordReset => Some(token),
+        Message::ConfirmNewEmail { token, .. } if kind == MailKind::ConfirmNewEmail => Some(token),
+        _ => None,
+    });
+    let token = tokens.next().expect("a mail of that kind").clone();
+    assert!(tokens.next().is_none(), "one mail of that kind");
+    token
+}
+
+/// Someone who knew the old password asked to move the account to their
+/// address; the owner resets the password: that change link is dead.
+#[tokio::test]
+async fn a_password_reset_kills_an_address_change_asked_for_before_it() {
+    let (auth, _) = service(MailPolicy::default());
+    let mailer = Kept::answering(Answer::Take);
+    let issued = auth.register(ADA).await.unwrap();
+    let client = ClientInfo::default;
+    auth.request_email_change(&issued.token, ADA.password, "thief@example.com", client())
+        .await
+        .unwrap();
+    auth.request_password_reset("ada@example.com", client())
+        .await
+        .unwrap();
+    assert_eq!(auth.deliver_mail(&mailer).await.unwrap().0.sent, 3);
+    let change = token_of(&mailer.taken(), MailKind::ConfirmNewEmail);
+    let reset = token_of(&mailer.taken(), MailKind::PasswordReset);
+
+    auth.reset_password(&reset, "a brand new secret", client())
+        .await
+        .unwrap();
+    let stolen = auth.change_email(&change, None, client()).await;
+    assert!(matches!(stolen, Err(AuthError::InvalidLink)), "{stolen:?}");
+    let user = auth.find_user(issued.user.id).await.unwrap().unwrap();
+    assert_eq!(user.email.as_str(), "ada@example.com");
+}
+
+/// The same when the change was asked for but not mailed yet, and the
+/// password changes on the account page: the change is never mailed.
+#[tokio::test]
+async fn a_password_change_cancels_an_address_change_not_mailed_yet() {
+    let (auth, _) = service(MailPolicy::default());
+    let mailer = Kept::answering(Answer::Take);
+    let issued = auth.register(ADA).await.unwrap();
+    auth.deliver_mail(&mailer).await.unwrap();
+    let client = ClientInfo::default;
+    auth.request_email_change(&issued.token, ADA.password, "thief@example.com", client())
+        .await
+        .unwrap();
+    auth.change_password(&issued.token, ADA.password, "a brand new secret", client())
+        .await
+        .unwrap();
+    auth.deliver_mail(&mailer).await.unwrap();
+    let kinds: Vec<_> = mailer.taken().iter().map(|m| m.message.kind()).collect();
+    assert_eq!(kinds, [MailKind::ConfirmEmail, MailKind::PasswordChanged]);
+}
+
+/// Mail queued before the account was disabled is not sent, and makes no
+/// link.
+#[tokio::test]
+async fn mail_queued_for_an_account_disabled_since_is_dropped_unsent() {
+    let (auth, _) = service(MailPolicy::default());
+    let mailer = Kept::answering(Answer::Take);
+    let issued = auth.register(ADA).await.unwrap();
+    auth.disable(issued.user.id, auth_core::Actor::Operator("root".into()))
+        .await
+        .unwrap();
+    let (delivery, _) = auth.deliver_mail(&mailer).await.unwrap();
+    assert_eq!(delivery, delivered(0, 1, 0, 0));
+    assert!(mailer.taken().is_empty());
 }

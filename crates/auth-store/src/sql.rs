@@ -182,16 +182,18 @@ pub const TAKE_LINK_TOKEN: &str = "DELETE FROM link_tokens \
 pub const DELETE_EXPIRED_LINK_TOKENS: &str = "DELETE FROM link_tokens WHERE expires_at <= $1";
 
 /// Sets the password hash from a reset link, if the account's address is
-/// still the one the link went to.
+/// still the one the link went to and it is not disabled.
 pub const RESET_PASSWORD_HASH: &str =
-    "UPDATE users SET password_hash = $1 WHERE id = $2 AND email = $3";
+    "UPDATE users SET password_hash = $1 WHERE id = $2 AND email = $3 AND disabled_at IS NULL";
 
-/// Marks an address confirmed, if it is still the account's.
-pub const CONFIRM_EMAIL: &str =
-    "UPDATE users SET email_confirmed_at = $1 WHERE id = $2 AND email = $3";
+/// Marks an address confirmed, if it is still the account's and the
+/// account is not disabled.
+pub const CONFIRM_EMAIL: &str = "UPDATE users SET email_confirmed_at = $1 \
+     WHERE id = $2 AND email = $3 AND disabled_at IS NULL";
 
-/// An account's address (before an address change).
-pub const SELECT_EMAIL: &str = "SELECT email FROM users WHERE id = $1";
+/// An enabled account's address (before an address change).
+pub const SELECT_ENABLED_EMAIL: &str =
+    "SELECT email FROM users WHERE id = $1 AND disabled_at IS NULL";
 
 /// Moves an account to a confirmed new address; the unique index refuses
 /// an address another account has.
@@ -211,6 +213,9 @@ pub const CLAIM_MAIL: &str = "UPDATE mail_queue SET attempts = attempts + 1, due
 
 /// Removes a mail from the queue.
 pub const DELETE_MAIL: &str = "DELETE FROM mail_queue WHERE id = $1";
+
+/// Removes an account's queued mail of one kind.
+pub const CANCEL_MAIL: &str = "DELETE FROM mail_queue WHERE user_id = $1 AND kind = $2";
 
 /// Makes a mail due again.
 pub const RETRY_MAIL: &str = "UPDATE mail_queue SET due_at = $2 WHERE id = $1";

@@ -18,10 +18,10 @@
 use auth_core::time::OffsetDateTime;
 use auth_core::{
     AccountEvent, AccountStore, AccountSummary, Device, Email, EmailChange, EventKind, EventStore,
-    LinkPurpose, LinkTokenRecord, LinkTokenStore, MailStore, NewLinkToken, NewMail, NewSession,
-    NewUser, PasswordHash, QueuedMail, SessionRecord, SessionStore, SessionSummary, StoreError,
-    ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials, UserId,
-    UserStore,
+    LinkPurpose, LinkTokenRecord, LinkTokenStore, MailKind, MailStore, NewLinkToken, NewMail,
+    NewSession, NewUser, PasswordHash, QueuedMail, SessionRecord, SessionStore, SessionSummary,
+    StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials,
+    UserId, UserStore,
 };
 
 use crate::error::{classify, classify_user_insert};
@@ -519,9 +519,8 @@ impl LinkTokenStore for Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
-            sqlx::query(sql::DELETE_USER_LINK_TOKENS_FOR)
+            sqlx::query(sql::DELETE_USER_LINK_TOKENS)
                 .bind(link.user_id)
-                .bind(LinkPurpose::PasswordReset.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?;
@@ -563,7 +562,7 @@ impl LinkTokenStore for Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(classify)?;
             let link = take_link!(tx, digest, LinkPurpose::ChangeEmail, now);
-            let Some(old): Option<String> = sqlx::query_scalar(sql::SELECT_EMAIL)
+            let Some(old): Option<String> = sqlx::query_scalar(sql::SELECT_ENABLED_EMAIL)
                 .bind(link.user_id)
                 .fetch_optional(&mut *tx)
                 .await
@@ -639,6 +638,16 @@ impl MailStore for Store {
             .collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by_key(|mail| mail.id);
         Ok(claimed)
+    }
+
+    async fn cancel_mail(&self, user: UserId, kind: MailKind) -> Result<u64, StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::CANCEL_MAIL)
+            .bind(user.get())
+            .bind(kind.as_str())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(classify)
     }
 
     async fn finish_mail(&self, id: i64) -> Result<(), StoreError> {

@@ -87,6 +87,8 @@ where
         addresses_are_confirmed_and_changed_by_their_links,
         queued_mail_is_claimed_leased_retried_and_finished,
         concurrent_claims_never_take_one_mail_twice,
+        a_disabled_accounts_links_redeem_nothing,
+        an_accounts_queued_mail_of_one_kind_can_be_cancelled,
     );
     eprintln!("conformance [{label}]: all checks passed");
 }
@@ -1100,6 +1102,11 @@ async fn a_reset_token_works_once_and_ends_every_session(store: impl ConformantS
         .create_link_token(link(1, ada.id, reset, "ada@example.com", in_an_hour()))
         .await
         .unwrap();
+    let change = LinkPurpose::ChangeEmail;
+    store
+        .create_link_token(link(2, ada.id, change, "new@example.com", in_an_hour()))
+        .await
+        .unwrap();
     let hash = PasswordHash::new("$2b$04$reset".into());
 
     assert_eq!(
@@ -1118,6 +1125,12 @@ async fn a_reset_token_works_once_and_ends_every_session(store: impl ConformantS
     );
     let found = store.find_credentials(&ada.email).await.unwrap().unwrap();
     assert_eq!(found.password_hash, hash, "the new hash is stored");
+    assert_eq!(
+        store.find_link_token(&digest(2), change).await.unwrap(),
+        None,
+        "a reset kills the account's other links: an address change asked for \
+         with the old password must not outlive it"
+    );
     for n in [10, 11] {
         assert!(
             store.find_session(&digest(n)).await.unwrap().is_none(),
@@ -1292,6 +1305,41 @@ async fn addresses_are_confirmed_and_changed_by_their_links(store: impl Conforma
     );
 }
 
+async fn a_disabled_accounts_links_redeem_nothing(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    for (n, purpose, email) in [
+        (1, LinkPurpose::PasswordReset, "ada@example.com"),
+        (2, LinkPurpose::ConfirmEmail, "ada@example.com"),
+        (3, LinkPurpose::ChangeEmail, "lovelace@example.com"),
+    ] {
+        store
+            .create_link_token(link(n, ada.id, purpose, email, in_an_hour()))
+            .await
+            .unwrap();
+    }
+    assert!(store.disable_user(ada.id, t0()).await.unwrap());
+    let now = t0() + Duration::minutes(1);
+    let hash = PasswordHash::new("$2b$04$disabled".into());
+    assert_eq!(
+        store.reset_password(&digest(1), &hash, now).await.unwrap(),
+        None,
+        "a reset link of a disabled account sets no password"
+    );
+    assert_eq!(
+        store.confirm_email(&digest(2), now).await.unwrap(),
+        None,
+        "a confirmation link of a disabled account confirms nothing"
+    );
+    assert_eq!(
+        store.change_email(&digest(3), None, now).await.unwrap(),
+        None,
+        "an address-change link of a disabled account changes nothing"
+    );
+    let found = store.find_credentials(&ada.email).await.unwrap().unwrap();
+    assert_ne!(found.password_hash, hash);
+    assert_eq!(found.user.email_confirmed_at, None);
+}
+
 fn mail_to(n: u8) -> NewMail {
     NewMail {
         kind: MailKind::PasswordReset,
@@ -1390,6 +1438,45 @@ async fn concurrent_claims_never_take_one_mail_twice(store: impl ConformantStore
         (claimed, all.len()),
         (usize::from(MAILS), usize::from(MAILS)),
         "{WORKERS} workers claiming at once take every mail exactly once"
+    );
+}
+
+async fn an_accounts_queued_mail_of_one_kind_can_be_cancelled(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let bob = create(&store, "bob@example.com", "Bob").await;
+    let queued = |user: UserId, kind| NewMail {
+        kind,
+        user_id: Some(user),
+        email: None,
+        created_at: t0(),
+    };
+    for mail in [
+        queued(ada.id, MailKind::ConfirmNewEmail),
+        queued(ada.id, MailKind::ConfirmNewEmail),
+        queued(ada.id, MailKind::PasswordChanged),
+        queued(bob.id, MailKind::ConfirmNewEmail),
+    ] {
+        store.enqueue_mail(&mail).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .cancel_mail(ada.id, MailKind::ConfirmNewEmail)
+            .await
+            .unwrap(),
+        2,
+        "cancel_mail removes that account's mail of that kind and counts it"
+    );
+    let now = t0() + Duration::minutes(1);
+    let left = store.claim_mail(now, now, 10).await.unwrap();
+    let mut left: Vec<_> = left.iter().map(|m| (m.mail.user_id, m.mail.kind)).collect();
+    left.sort_by_key(|(user, _)| user.map(UserId::get));
+    assert_eq!(
+        left,
+        [
+            (Some(ada.id), MailKind::PasswordChanged),
+            (Some(bob.id), MailKind::ConfirmNewEmail)
+        ],
+        "other kinds and other accounts keep their mail"
     );
 }
 
