@@ -317,10 +317,10 @@ async fn mail_queued_while_the_smtp_server_is_down_arrives_once_it_is_back() {
     server.stop().await;
 }
 
-/// An SMTP server on a free port of 127.0.0.1 that refuses every
-/// recipient for good (550), as a server does for an address that does
-/// not exist. Returns its port.
-async fn refusing_smtp_server() -> u16 {
+/// An SMTP server on a free port of 127.0.0.1 that answers `refusal` to
+/// the command `verb` (`RCPT`, `MAIL`) and accepts everything else.
+/// Returns its port.
+async fn refusing_smtp_server(verb: &'static str, refusal: &'static str) -> u16 {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -331,13 +331,13 @@ async fn refusing_smtp_server() -> u16 {
                 let mut lines = BufReader::new(read).lines();
                 write.write_all(b"220 refusing.test ESMTP\r\n").await.ok();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "RCPT" => b"550 5.1.1 No such user here\r\n",
-                        "QUIT" => b"221 2.0.0 Bye\r\n",
-                        _ => b"250 refusing.test\r\n",
+                    let command = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+                    let reply = match command.as_str() {
+                        c if c == verb => format!("{refusal}\r\n"),
+                        "QUIT" => "221 2.0.0 Bye\r\n".to_owned(),
+                        _ => "250 refusing.test\r\n".to_owned(),
                     };
-                    if write.write_all(reply).await.is_err() || verb == "QUIT" {
+                    if write.write_all(reply.as_bytes()).await.is_err() || command == "QUIT" {
                         break;
                     }
                 }
@@ -347,34 +347,45 @@ async fn refusing_smtp_server() -> u16 {
     port
 }
 
-/// A mail the server refuses for good is dropped with a warning in the
-/// log that names neither the address nor a token; the request that
-/// queued it was answered as always. (The server is this test's own, so
-/// it needs no aiosmtpd.)
+/// Waits (up to 20 s) for a captured log line containing `text`, and
+/// returns every such line.
+async fn log_lines_with(text: &str) -> Vec<String> {
+    let logs = support::captured_logs();
+    for _ in 0..200 {
+        let lines: Vec<String> = logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|line| line.contains(text))
+            .cloned()
+            .collect();
+        if !lines.is_empty() {
+            return lines;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no log line says {text:?}: {:?}", logs.lock().unwrap());
+}
+
+/// A mail the server refuses for good (no such mailbox) is dropped with a
+/// warning in the log that names neither the address nor a token; the
+/// request that queued it was answered as always. (The server is this
+/// test's own, so it needs no aiosmtpd.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mail_the_server_refuses_is_given_up_with_a_log_line() {
-    let logs = support::captured_logs();
-    let port = refusing_smtp_server().await;
+    support::captured_logs();
+    let port = refusing_smtp_server("RCPT", "550 5.1.1 No such user here").await;
     let dir = tempfile::tempdir().unwrap();
     let server = server_sending_to(dir.path(), &smtp::url_on(port)).await;
     let ada = browser(Arc::new(Jar::default()));
     let registered = register(&ada, &server, "ada@example.com", "Ada", RIGHT).await;
     assert_eq!(registered.url().path(), "/secrets");
-    let mut given_up = Vec::new();
-    for _ in 0..200 {
-        given_up = logs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|line| line.contains("Mail not sent, given up"))
-            .cloned()
-            .collect();
-        if !given_up.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(given_up.len(), 1, "{:?}", logs.lock().unwrap());
+    let given_up = log_lines_with("No such user here").await;
+    assert_eq!(given_up.len(), 1, "{given_up:?}");
+    assert!(
+        given_up[0].contains("Mail not sent, given up"),
+        "{given_up:?}"
+    );
     assert!(given_up[0].starts_with("WARN"), "{given_up:?}");
     assert!(given_up[0].contains("No such user here"), "{given_up:?}");
     assert!(!given_up[0].contains("ada@example.com"), "{given_up:?}");
@@ -405,4 +416,23 @@ async fn mail_queued_before_a_restart_is_sent_after_it() {
     let (status, at, _) = press_link(&ada, &second, &link, "/email/confirm").await;
     assert_eq!((status, at.as_str()), (StatusCode::OK, "/account"));
     second.stop().await;
+}
+
+/// A refusal that says the server's settings are wrong (relaying denied,
+/// a refused login), not the mail, keeps the mail for another attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_refusing_to_relay_keeps_the_mail_for_later() {
+    support::captured_logs();
+    let port = refusing_smtp_server("MAIL", "554 5.7.1 Relay access denied").await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_sending_to(dir.path(), &smtp::url_on(port)).await;
+    let ada = browser(Arc::new(Jar::default()));
+    register(&ada, &server, "ada@example.com", "Ada", RIGHT).await;
+    let lines = log_lines_with("Relay access denied").await;
+    assert!(
+        lines[0].contains("Mail not sent, will be retried"),
+        "{lines:?}"
+    );
+    assert!(lines.iter().all(|l| !l.contains("given up")), "{lines:?}");
+    server.stop().await;
 }

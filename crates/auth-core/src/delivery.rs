@@ -9,9 +9,11 @@ use crate::{
     MailKind, Mailer, Message, NewLinkToken, NewMail, User,
 };
 
-/// How many mails one round claims: enough to drain a burst quickly, few
-/// enough that a round's lease never outlasts its sending.
-const BATCH: u32 = 16;
+/// How many mails one round claims: one, so that the lease (the
+/// [`MailPolicy`](crate::MailPolicy)'s `lease`) covers the sending of one
+/// mail rather than a queue of them behind a slow server; a busy worker
+/// starts the next round at once.
+const BATCH: u32 = 1;
 
 /// A mail the mailer did not deliver this round.
 #[derive(Debug)]

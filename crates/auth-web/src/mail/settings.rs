@@ -32,8 +32,7 @@ impl fmt::Debug for SmtpUrl {
 }
 
 /// How long one SMTP command may take before the mail is tried again
-/// later: well inside the queue's lease, so no other worker takes it over
-/// while this one still waits.
+/// later (the whole hand-over is bounded too, by the mailer).
 const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Where mail goes.

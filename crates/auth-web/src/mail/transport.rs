@@ -7,6 +7,7 @@ use std::sync::Arc;
 use auth_core::{Mail, MailError, Mailer};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use rocket::tokio;
 
 use crate::mail::settings::{Destination, MailSettings};
 use crate::mail::MailTemplates;
@@ -73,17 +74,40 @@ impl SiteMailer {
     }
 }
 
+/// The longest one mail may take to hand over, all SMTP commands
+/// together: well inside the queue's lease (2 minutes), so no other worker
+/// takes the mail over, and sends it again, while this one still waits.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether the server refused this mail for good: its recipient's mailbox
+/// does not exist or is not allowed there (550, 551, 553). Every other
+/// refusal, permanent ones included (a refused login, relaying denied,
+/// TLS required), says the server or its settings are wrong, not the mail:
+/// it is tried again, with back-off, until the operator fixes them or its
+/// attempts run out.
+fn refused_for_good(error: &lettre::transport::smtp::Error) -> bool {
+    error.is_permanent()
+        && error
+            .status()
+            .is_some_and(|code| matches!(u16::from(code), 550 | 551 | 553))
+}
+
 impl Mailer for SiteMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         let message = self.message(mail)?;
         match self.transport.as_ref() {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    MailError::Rejected(e.into())
-                } else {
-                    MailError::Unavailable(e.into())
-                }
-            }),
+            Transport::Smtp(smtp) => {
+                let sent = tokio::time::timeout(SEND_TIMEOUT, smtp.send(message))
+                    .await
+                    .map_err(|elapsed| MailError::Unavailable(elapsed.into()))?;
+                sent.map(|_| ()).map_err(|e| {
+                    if refused_for_good(&e) {
+                        MailError::Rejected(e.into())
+                    } else {
+                        MailError::Unavailable(e.into())
+                    }
+                })
+            }
             Transport::Outbox(outbox) => outbox
                 .send(message)
                 .await
