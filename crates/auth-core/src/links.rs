@@ -187,10 +187,12 @@ impl<S: AuthStore> AuthService<S> {
             }
             .into());
         }
+        // Counted before the lookup, so that the form cannot test more
+        // addresses for an account than the mail limits allow.
+        self.reserve_mail(&email, &client).await?;
         if self.store().find_credentials(&email).await?.is_some() {
             return Err(AuthError::EmailTaken);
         }
-        self.reserve_mail(&email, &client).await?;
         self.queue_mail(MailKind::ConfirmNewEmail, Some(&user), Some(email.clone()))
             .await?;
         Ok(email)

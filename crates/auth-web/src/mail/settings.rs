@@ -68,7 +68,8 @@ pub struct MailSettings {
 
 impl MailSettings {
     /// Checks the raw settings. With no `smtp_url`, mail goes to `outbox`
-    /// (created if missing). `public_url` must be an absolute `http(s)` URL.
+    /// (created if missing, readable by its owner only: its mail holds live
+    /// links). `public_url` must be an absolute `http(s)` URL.
     pub fn new(
         smtp_url: Option<&SmtpUrl>,
         outbox: &Path,
@@ -91,7 +92,7 @@ impl MailSettings {
                 Destination::Smtp(url.clone(), builder.timeout(Some(SMTP_TIMEOUT)).build())
             }
             None => {
-                std::fs::create_dir_all(outbox).map_err(|e| {
+                create_private_dir(outbox).map_err(|e| {
                     InvalidSetting::new("mail_outbox", outbox.display(), e.to_string())
                 })?;
                 Destination::Outbox(outbox.to_path_buf())
@@ -127,6 +128,16 @@ impl MailSettings {
     }
 }
 
+/// Creates `dir` (and its parents) if missing; the directory itself, on
+/// Unix, with mode 0700.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +168,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.public_url.as_deref(), Some("https://x.example"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_outbox_is_its_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = dir.path().join("data").join("outbox");
+        MailSettings::new(None, &outbox, "a@example.com", None).unwrap();
+        let mode = std::fs::metadata(&outbox).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 }

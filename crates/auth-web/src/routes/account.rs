@@ -348,7 +348,8 @@ pub async fn send_confirmation(
         Ok(()) => Flash::success(
             back,
             format!(
-                "A new confirmation link is on its way to {}. Earlier links no longer work.",
+                "A new confirmation link is on its way to {}. Once it arrives, earlier links \
+                 no longer work.",
                 account.email
             ),
         ),

@@ -437,21 +437,36 @@ impl AppConfig {
         })
     }
 
-    /// Link lifetimes and retries, checked to be usable.
+    /// Link lifetimes and retries, checked to be usable: at least a second,
+    /// and at most what a mailed secret should live for (30 days) or a
+    /// retry wait for (a day).
     pub fn mail_policy(&self) -> Result<MailPolicy, InvalidSetting> {
-        for (setting, value) in [
-            ("password_reset_valid_for", self.password_reset_valid_for),
+        const DAY: u64 = 86_400;
+        for (setting, value, max) in [
+            (
+                "password_reset_valid_for",
+                self.password_reset_valid_for,
+                30 * DAY,
+            ),
             (
                 "email_confirmation_valid_for",
                 self.email_confirmation_valid_for,
+                30 * DAY,
             ),
-            ("mail_retry_after", self.mail_retry_after),
+            ("mail_retry_after", self.mail_retry_after, DAY),
         ] {
             if value == 0 {
                 return Err(InvalidSetting::new(
                     setting,
                     value,
                     "must be at least 1 second",
+                ));
+            }
+            if value > max {
+                return Err(InvalidSetting::new(
+                    setting,
+                    value,
+                    format!("must be at most {max} seconds"),
                 ));
             }
         }

@@ -476,3 +476,33 @@ async fn a_disabled_account_gets_no_reset_mail_and_its_links_die() {
         "enabled again, the old link stays dead"
     );
 }
+
+#[tokio::test]
+async fn unusable_mail_settings_stop_the_start_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = crate::common::figment(dir.path(), "sqlite::memory:");
+    for (setting, value, problem) in [
+        ("password_reset_valid_for", 0, "at least 1 second"),
+        (
+            "password_reset_valid_for",
+            u64::MAX / 2,
+            "at most 2592000 seconds",
+        ),
+        (
+            "email_confirmation_valid_for",
+            10_000_000,
+            "at most 2592000 seconds",
+        ),
+        ("mail_retry_after", 100_000, "at most 86400 seconds"),
+    ] {
+        let bad = base.clone().merge((setting, value));
+        let error = auth_web::build(bad, std::sync::Arc::new(auth_core::SystemClock)).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains(setting)
+                && message.contains(problem)
+                && message.contains(&value.to_string()),
+            "{message}"
+        );
+    }
+}
