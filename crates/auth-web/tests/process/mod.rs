@@ -1,6 +1,7 @@
 //! Starting the `auth-web` binary as the README says (from the repository
 //! root, with its Rocket.toml), its data directed to a temporary directory
-//! by DATABASE_URL, and reading what it printed.
+//! by DATABASE_URL (and its mail by ROCKET_MAIL_OUTBOX), and reading what
+//! it printed.
 // Each test file uses a part of it.
 #![allow(dead_code)]
 
@@ -19,6 +20,9 @@ pub fn auth_web(data: &Path) -> Command {
             "DATABASE_URL",
             format!("sqlite://{}/auth.db", data.display()),
         )
+        // Beside the SQLite file anyway; for PostgreSQL it would be the
+        // checkout's data/outbox.
+        .env("ROCKET_MAIL_OUTBOX", data.join("outbox"))
         .env("ROCKET_PORT", "0")
         .env("ROCKET_BCRYPT_COST", "4")
         .env("ROCKET_CLI_COLORS", "false")
