@@ -52,8 +52,10 @@ pub(crate) struct Counter {
 }
 
 impl Counter {
-    /// A key whose attempts stay counted: requests that cost something
-    /// whatever their outcome (a new account, a mail).
+    /// A key for requests that are only counted, never given back: they
+    /// cost something whatever their outcome (a new account, a mail). They
+    /// go through [`AuthService::reserve_attempts`] alone, with no check
+    /// after whose success could release them, so `on_success` is moot.
     pub(crate) fn kept(key: ThrottleKey, limit: u32) -> Self {
         Self {
             key,
@@ -409,11 +411,7 @@ impl<S: AuthStore> AuthService<S> {
         } = form.validate(&self.inner.passwords)?;
         let policy = &self.inner.throttle;
         let keys: Vec<_> = client
-            .map(|ip| Counter {
-                key: ThrottleKey::registrations(ip),
-                limit: policy.registration_limit,
-                on_success: OnSuccess::Release,
-            })
+            .map(|ip| Counter::kept(ThrottleKey::registrations(ip), policy.registration_limit))
             .into_iter()
             .collect();
         self.reserve_attempts(&keys, policy.registration_window)
