@@ -232,7 +232,10 @@ async fn a_password_reset_kills_an_address_change_asked_for_before_it() {
     auth.request_password_reset("ada@example.com", client())
         .await
         .unwrap();
-    assert_eq!(auth.deliver_mail(&mailer).await.unwrap().0.sent, 3);
+    // One mail per round: three rounds.
+    for _ in 0..3 {
+        assert_eq!(auth.deliver_mail(&mailer).await.unwrap().0.sent, 1);
+    }
     let change = token_of(&mailer.taken(), MailKind::ConfirmNewEmail);
     let reset = token_of(&mailer.taken(), MailKind::PasswordReset);
 
