@@ -212,6 +212,7 @@ mod mail;
 pub mod memory;
 mod name;
 mod password;
+mod second_factor;
 mod service;
 mod session;
 mod store;
@@ -233,6 +234,9 @@ pub use mail::{
 };
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordError, PasswordPolicy};
+pub use second_factor::{
+    totp_step, RecoveryCode, TotpSecret, RECOVERY_CODE_COUNT, TOTP_STEP_SECONDS,
+};
 pub use service::{
     AuthService, AuthServiceBuilder, AuthStore, Purged, Registration, ValidRegistration,
     DEFAULT_HISTORY_RETENTION,
@@ -242,9 +246,9 @@ pub use session::{
 };
 pub use store::{
     AccountStore, AccountSummary, BoxError, EmailChange, EventStore, LinkTokenRecord,
-    LinkTokenStore, MailStore, NewLinkToken, NewMail, NewSession, NewUser, QueuedMail,
-    SessionRecord, SessionStore, SessionSummary, StoreError, ThrottleStore, UserCredentials,
-    UserStore,
+    LinkTokenStore, MailStore, NewLinkToken, NewMail, NewPendingSignIn, NewSession, NewUser,
+    PendingSignInRecord, QueuedMail, SecondFactorStore, SessionRecord, SessionStore,
+    SessionSummary, StoreError, ThrottleStore, TotpRecord, UserCredentials, UserStore,
 };
 pub use throttle::{ThrottleKey, ThrottlePolicy, ThrottleState};
 pub use time;

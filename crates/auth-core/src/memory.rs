@@ -10,9 +10,10 @@ use time::{Duration, OffsetDateTime};
 use crate::{
     AccountEvent, AccountStore, AccountSummary, ClientInfo, Email, EmailChange, EventKind,
     EventStore, LinkPurpose, LinkTokenRecord, LinkTokenStore, MailKind, MailStore, NewLinkToken,
-    NewMail, NewSession, NewUser, PasswordHash, QueuedMail, SessionRecord, SessionStore,
-    SessionSummary, SessionTimes, StoreError, ThrottleKey, ThrottleState, ThrottleStore,
-    TokenDigest, User, UserCredentials, UserId, UserStore,
+    NewMail, NewPendingSignIn, NewSession, NewUser, PasswordHash, PendingSignInRecord, QueuedMail,
+    SecondFactorStore, SessionRecord, SessionStore, SessionSummary, SessionTimes, StoreError,
+    ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User,
+    UserCredentials, UserId, UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -53,6 +54,9 @@ struct State {
     next_mail_id: i64,
     /// By id: oldest first.
     mail: std::collections::BTreeMap<i64, StoredMail>,
+    totp: HashMap<UserId, TotpRecord>,
+    recovery_codes: HashMap<UserId, Vec<TokenDigest>>,
+    pending_sign_ins: HashMap<TokenDigest, PendingSignInRecord>,
 }
 
 #[derive(Debug, Clone)]
@@ -405,6 +409,10 @@ impl AccountStore for MemoryStore {
         state.sessions.retain(|_, s| s.user_id != id);
         state.events.retain(|e| e.user_id != id);
         state.links.retain(|_, l| l.user_id != id);
+        state.mail.retain(|_, m| m.mail.user_id != Some(id));
+        state.totp.remove(&id);
+        state.recovery_codes.remove(&id);
+        state.pending_sign_ins.retain(|_, p| p.user_id != id);
         Ok(true)
     }
 }
@@ -673,5 +681,140 @@ impl MailStore for MemoryStore {
             m.due_at = whole_seconds(at);
         }
         Ok(())
+    }
+}
+
+impl SecondFactorStore for MemoryStore {
+    async fn set_totp_secret(
+        &self,
+        user: UserId,
+        secret: &TotpSecret,
+        _at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if !state.users.contains_key(&user) {
+            return Err(StoreError::Backend("no such user".into()));
+        }
+        if state
+            .totp
+            .get(&user)
+            .is_some_and(|t| t.enabled_at.is_some())
+        {
+            return Ok(false);
+        }
+        state.totp.insert(
+            user,
+            TotpRecord {
+                secret: secret.clone(),
+                enabled_at: None,
+                last_step: None,
+            },
+        );
+        Ok(true)
+    }
+
+    async fn find_totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError> {
+        Ok(self.state().totp.get(&user).cloned())
+    }
+
+    async fn enable_totp(
+        &self,
+        user: UserId,
+        step: u64,
+        codes: &[TokenDigest],
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(totp) = state.totp.get_mut(&user).filter(|t| t.enabled_at.is_none()) else {
+            return Ok(false);
+        };
+        totp.enabled_at = Some(whole_seconds(at));
+        totp.last_step = Some(step);
+        state.recovery_codes.insert(user, codes.to_vec());
+        Ok(true)
+    }
+
+    async fn use_totp_step(&self, user: UserId, step: u64) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(totp) = state.totp.get_mut(&user).filter(|t| t.enabled_at.is_some()) else {
+            return Ok(false);
+        };
+        if totp.last_step.is_some_and(|last| last >= step) {
+            return Ok(false);
+        }
+        totp.last_step = Some(step);
+        Ok(true)
+    }
+
+    async fn remove_totp(&self, user: UserId) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        state.recovery_codes.remove(&user);
+        Ok(state.totp.remove(&user).is_some())
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        codes: &[TokenDigest],
+    ) -> Result<(), StoreError> {
+        self.state().recovery_codes.insert(user, codes.to_vec());
+        Ok(())
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user: UserId,
+        digest: &TokenDigest,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(codes) = state.recovery_codes.get_mut(&user) else {
+            return Ok(false);
+        };
+        let before = codes.len();
+        codes.retain(|code| code != digest);
+        Ok(codes.len() < before)
+    }
+
+    async fn count_recovery_codes(&self, user: UserId) -> Result<u32, StoreError> {
+        let count = self.state().recovery_codes.get(&user).map_or(0, Vec::len);
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    async fn create_pending_sign_in(&self, pending: NewPendingSignIn) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if !state.users.contains_key(&pending.user_id) {
+            return Err(StoreError::Backend("no such user".into()));
+        }
+        state.pending_sign_ins.insert(
+            pending.digest,
+            PendingSignInRecord {
+                user_id: pending.user_id,
+                remember: pending.remember,
+                created_at: whole_seconds(pending.created_at),
+                expires_at: whole_seconds(pending.expires_at),
+            },
+        );
+        Ok(())
+    }
+
+    async fn find_pending_sign_in(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<PendingSignInRecord>, StoreError> {
+        Ok(self.state().pending_sign_ins.get(digest).cloned())
+    }
+
+    async fn delete_pending_sign_in(&self, digest: &TokenDigest) -> Result<bool, StoreError> {
+        Ok(self.state().pending_sign_ins.remove(digest).is_some())
+    }
+
+    async fn delete_expired_pending_sign_ins(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.pending_sign_ins.len();
+        state.pending_sign_ins.retain(|_, p| p.expires_at > now);
+        Ok((before - state.pending_sign_ins.len()) as u64)
     }
 }

@@ -11,9 +11,9 @@ use crate::{
     AccountEvent, AccountStore, Actor, AuthError, BcryptHasher, ClientInfo, Clock, DisplayName,
     Email, EventKind, EventStore, InputErrors, IssuedSession, LinkTokenStore, LoginActivity,
     MailKind, MailPolicy, MailStore, NewSession, NewUser, Password, PasswordError, PasswordHash,
-    PasswordHasher, PasswordPolicy, Session, SessionLength, SessionPolicy, SessionStore,
-    SessionSummary, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy, ThrottleState,
-    ThrottleStore, TokenDigest, User, UserId, UserStore,
+    PasswordHasher, PasswordPolicy, SecondFactorStore, Session, SessionLength, SessionPolicy,
+    SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy,
+    ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
 };
 
 /// The hash unknown emails are verified against, made once, at first need.
@@ -207,9 +207,16 @@ pub struct AuthServiceBuilder<S> {
 
 /// What an [`AuthService`]'s store must provide: every store trait. It is
 /// implemented for every type that implements them all; name it in bounds
-/// (`S: AuthStore`) rather than listing the seven.
+/// (`S: AuthStore`) rather than listing the eight.
 pub trait AuthStore:
-    UserStore + SessionStore + ThrottleStore + AccountStore + EventStore + LinkTokenStore + MailStore
+    UserStore
+    + SessionStore
+    + ThrottleStore
+    + AccountStore
+    + EventStore
+    + LinkTokenStore
+    + MailStore
+    + SecondFactorStore
 {
 }
 
@@ -221,6 +228,7 @@ impl<S> AuthStore for S where
         + EventStore
         + LinkTokenStore
         + MailStore
+        + SecondFactorStore
 {
 }
 

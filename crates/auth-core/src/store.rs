@@ -23,7 +23,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{
     AccountEvent, ClientInfo, DisplayName, Email, LinkPurpose, MailKind, PasswordHash,
-    SessionTimes, ThrottleKey, ThrottleState, TokenDigest, User, UserId,
+    SessionTimes, ThrottleKey, ThrottleState, TokenDigest, TotpSecret, User, UserId,
 };
 
 /// A boxed error from a store's driver.
@@ -533,4 +533,143 @@ pub trait MailStore: Send + Sync {
         id: i64,
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// An account's authenticator-app secret, as
+/// [`SecondFactorStore::find_totp`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpRecord {
+    /// The shared secret.
+    pub secret: TotpSecret,
+    /// When a code from it first confirmed it; `None` while it waits for
+    /// that (it is not yet asked for at sign-in).
+    pub enabled_at: Option<OffsetDateTime>,
+    /// The last time step whose code was accepted (none is accepted twice).
+    pub last_step: Option<u64>,
+}
+
+/// A sign-in waiting for its second factor: the password was right, no
+/// session exists yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPendingSignIn {
+    /// The digest of the token the browser holds for it.
+    pub digest: TokenDigest,
+    /// The account signing in.
+    pub user_id: UserId,
+    /// Whether the session, once issued, is remembered.
+    pub remember: bool,
+    /// When the password was checked.
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A stored [`NewPendingSignIn`], as
+/// [`SecondFactorStore::find_pending_sign_in`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSignInRecord {
+    /// The account signing in.
+    pub user_id: UserId,
+    /// Whether the session, once issued, is remembered.
+    pub remember: bool,
+    /// When the password was checked.
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Second factors: an account's authenticator-app secret, its recovery
+/// codes (kept as digests), and sign-ins waiting for one of them. Every
+/// one-time secret is used up in one atomic step, so of two requests with
+/// one code at the same moment, on one instance or several, exactly one
+/// wins.
+pub trait SecondFactorStore: Send + Sync {
+    /// Keeps `secret` for `user`, waiting for a code to confirm it,
+    /// replacing an earlier one that still waits. `false`, and nothing
+    /// changes, if the account already has one enabled.
+    fn set_totp_secret(
+        &self,
+        user: UserId,
+        secret: &TotpSecret,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// `user`'s secret, enabled or waiting.
+    fn find_totp(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Option<TotpRecord>, StoreError>> + Send;
+
+    /// Enables the waiting secret in one transaction: marks it enabled at
+    /// `at` with `step` as its last accepted step, and replaces the
+    /// account's recovery codes with `codes`. `false`, and nothing changes,
+    /// if no secret waits.
+    fn enable_totp(
+        &self,
+        user: UserId,
+        step: u64,
+        codes: &[TokenDigest],
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Accepts `step` for `user`'s enabled secret if it is later than the
+    /// last accepted one, recording it, in one atomic step: `true` for
+    /// exactly one of any number of simultaneous calls with one step.
+    fn use_totp_step(
+        &self,
+        user: UserId,
+        step: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes `user`'s secret (enabled or waiting) and recovery codes.
+    /// `false` if there was no secret.
+    fn remove_totp(&self, user: UserId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replaces `user`'s recovery codes with `codes`.
+    fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        codes: &[TokenDigest],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Uses up the recovery code with `digest` of `user`: `true` for
+    /// exactly one of any number of simultaneous calls with one code.
+    fn use_recovery_code(
+        &self,
+        user: UserId,
+        digest: &TokenDigest,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// How many unused recovery codes `user` has.
+    fn count_recovery_codes(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Records a sign-in waiting for its second factor.
+    fn create_pending_sign_in(
+        &self,
+        pending: NewPendingSignIn,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The waiting sign-in filed under `digest`, expired or not (the
+    /// caller applies the time).
+    fn find_pending_sign_in(
+        &self,
+        digest: &TokenDigest,
+    ) -> impl Future<Output = Result<Option<PendingSignInRecord>, StoreError>> + Send;
+
+    /// Deletes the waiting sign-in: `true` for exactly one of any number of
+    /// simultaneous calls, so only one of them goes on to a session.
+    fn delete_pending_sign_in(
+        &self,
+        digest: &TokenDigest,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes every waiting sign-in that expired by `now`. Returns how
+    /// many.
+    fn delete_expired_pending_sign_ins(
+        &self,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

@@ -5,9 +5,9 @@
 use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
     AccountEvent, AccountSummary, Actor, ClientInfo, Device, DisplayName, Email, EventKind,
-    LinkPurpose, LinkTokenRecord, MailKind, NewMail, PasswordHash, QueuedMail, SessionRecord,
-    SessionSummary, SessionTimes, StoreError, ThrottleState, TokenDigest, User, UserCredentials,
-    UserId,
+    LinkPurpose, LinkTokenRecord, MailKind, NewMail, PasswordHash, PendingSignInRecord, QueuedMail,
+    SessionRecord, SessionSummary, SessionTimes, StoreError, ThrottleState, TokenDigest,
+    TotpRecord, TotpSecret, User, UserCredentials, UserId,
 };
 
 #[derive(sqlx::FromRow)]
@@ -294,4 +294,56 @@ impl TryFrom<QueuedMailRow> for QueuedMail {
 /// An address read back from the store.
 pub(crate) fn stored_email(text: &str) -> Result<Email, StoreError> {
     Email::parse(text).map_err(|_| StoreError::Corrupt("invalid stored email".into()))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TotpRow {
+    secret: Vec<u8>,
+    enabled_at: Option<i64>,
+    last_step: Option<i64>,
+}
+
+impl TryFrom<TotpRow> for TotpRecord {
+    type Error = StoreError;
+
+    fn try_from(row: TotpRow) -> Result<Self, StoreError> {
+        Ok(TotpRecord {
+            secret: TotpSecret::from_bytes(row.secret)
+                .ok_or_else(|| StoreError::Corrupt("TOTP secret too short".into()))?,
+            enabled_at: row.enabled_at.map(time).transpose()?,
+            last_step: row
+                .last_step
+                .map(|step| {
+                    u64::try_from(step)
+                        .map_err(|_| StoreError::Corrupt(format!("TOTP step {step}")))
+                })
+                .transpose()?,
+        })
+    }
+}
+
+/// A TOTP time step as the database keeps it.
+pub(crate) fn stored_step(step: u64) -> Result<i64, StoreError> {
+    i64::try_from(step).map_err(|_| StoreError::Corrupt(format!("TOTP step {step}")))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PendingSignInRow {
+    user_id: i64,
+    remember: bool,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<PendingSignInRow> for PendingSignInRecord {
+    type Error = StoreError;
+
+    fn try_from(row: PendingSignInRow) -> Result<Self, StoreError> {
+        Ok(PendingSignInRecord {
+            user_id: UserId::new(row.user_id),
+            remember: row.remember,
+            created_at: time(row.created_at)?,
+            expires_at: time(row.expires_at)?,
+        })
+    }
 }

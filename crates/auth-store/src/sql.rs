@@ -219,3 +219,55 @@ pub const CANCEL_MAIL: &str = "DELETE FROM mail_queue WHERE user_id = $1 AND kin
 
 /// Makes a mail due again.
 pub const RETRY_MAIL: &str = "UPDATE mail_queue SET due_at = $2 WHERE id = $1";
+
+/// Keeps a TOTP secret waiting for its first code, replacing one that still
+/// waits, never one that is enabled (then no row changes).
+pub const UPSERT_TOTP_SECRET: &str = "INSERT INTO totp_secrets \
+     (user_id, secret, created_at, enabled_at, last_step) VALUES ($1, $2, $3, NULL, NULL) \
+     ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, \
+     created_at = excluded.created_at WHERE totp_secrets.enabled_at IS NULL";
+
+/// An account's TOTP secret.
+pub const SELECT_TOTP: &str =
+    "SELECT secret, enabled_at, last_step FROM totp_secrets WHERE user_id = $1";
+
+/// Enables a waiting TOTP secret with its first accepted step.
+pub const ENABLE_TOTP: &str = "UPDATE totp_secrets SET enabled_at = $2, last_step = $3 \
+     WHERE user_id = $1 AND enabled_at IS NULL";
+
+/// Accepts a time step later than the last one: of two updates with one
+/// step, the second finds the row changed and matches nothing.
+pub const USE_TOTP_STEP: &str = "UPDATE totp_secrets SET last_step = $2 \
+     WHERE user_id = $1 AND enabled_at IS NOT NULL AND (last_step IS NULL OR last_step < $2)";
+
+/// Deletes an account's TOTP secret.
+pub const DELETE_TOTP: &str = "DELETE FROM totp_secrets WHERE user_id = $1";
+
+/// Deletes an account's recovery codes.
+pub const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_id = $1";
+
+/// Adds one recovery code.
+pub const INSERT_RECOVERY_CODE: &str =
+    "INSERT INTO recovery_codes (user_id, code_digest) VALUES ($1, $2)";
+
+/// Uses up one recovery code.
+pub const USE_RECOVERY_CODE: &str =
+    "DELETE FROM recovery_codes WHERE user_id = $1 AND code_digest = $2";
+
+/// How many recovery codes an account has left.
+pub const COUNT_RECOVERY_CODES: &str = "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1";
+
+/// Records a sign-in waiting for its second factor.
+pub const INSERT_PENDING_SIGN_IN: &str = "INSERT INTO pending_sign_ins \
+     (token_digest, user_id, remember, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+
+/// A waiting sign-in.
+pub const SELECT_PENDING_SIGN_IN: &str = "SELECT user_id, remember, created_at, expires_at \
+     FROM pending_sign_ins WHERE token_digest = $1";
+
+/// Ends a waiting sign-in.
+pub const DELETE_PENDING_SIGN_IN: &str = "DELETE FROM pending_sign_ins WHERE token_digest = $1";
+
+/// Deletes waiting sign-ins that expired.
+pub const DELETE_EXPIRED_PENDING_SIGN_INS: &str =
+    "DELETE FROM pending_sign_ins WHERE expires_at <= $1";

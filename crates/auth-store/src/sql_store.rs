@@ -19,8 +19,9 @@ use auth_core::time::OffsetDateTime;
 use auth_core::{
     AccountEvent, AccountStore, AccountSummary, Device, Email, EmailChange, EventKind, EventStore,
     LinkPurpose, LinkTokenRecord, LinkTokenStore, MailKind, MailStore, NewLinkToken, NewMail,
-    NewSession, NewUser, PasswordHash, QueuedMail, SessionRecord, SessionStore, SessionSummary,
-    StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, User, UserCredentials,
+    NewPendingSignIn, NewSession, NewUser, PasswordHash, PendingSignInRecord, QueuedMail,
+    SecondFactorStore, SessionRecord, SessionStore, SessionSummary, StoreError, ThrottleKey,
+    ThrottleState, ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User, UserCredentials,
     UserId, UserStore,
 };
 
@@ -666,6 +667,193 @@ impl MailStore for Store {
             .execute(pool)
             .await
             .map(|_| ()))
+        .map_err(classify)
+    }
+}
+
+/// Replaces `$user`'s recovery codes with `$codes` inside the transaction
+/// `$tx`.
+macro_rules! replace_codes {
+    ($tx:expr, $user:expr, $codes:expr) => {{
+        sqlx::query(sql::DELETE_RECOVERY_CODES)
+            .bind($user.get())
+            .execute(&mut *$tx)
+            .await
+            .map_err(classify)?;
+        for code in $codes {
+            sqlx::query(sql::INSERT_RECOVERY_CODE)
+                .bind($user.get())
+                .bind(&code.as_bytes()[..])
+                .execute(&mut *$tx)
+                .await
+                .map_err(classify)?;
+        }
+    }};
+}
+
+impl SecondFactorStore for Store {
+    async fn set_totp_secret(
+        &self,
+        user: UserId,
+        secret: &TotpSecret,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let changed = on_pool!(self, pool => sqlx::query(sql::UPSERT_TOTP_SECRET)
+            .bind(user.get())
+            .bind(secret.expose_bytes())
+            .bind(timestamp(at))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        Ok(changed.map_err(classify)? > 0)
+    }
+
+    async fn find_totp(&self, user: UserId) -> Result<Option<TotpRecord>, StoreError> {
+        on_pool!(self, pool => sqlx::query_as::<_, rows::TotpRow>(sql::SELECT_TOTP)
+            .bind(user.get())
+            .fetch_optional(pool)
+            .await)
+        .map_err(classify)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn enable_totp(
+        &self,
+        user: UserId,
+        step: u64,
+        codes: &[TokenDigest],
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let step = rows::stored_step(step)?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            let enabled = sqlx::query(sql::ENABLE_TOTP)
+                .bind(user.get())
+                .bind(timestamp(at))
+                .bind(step)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+            if enabled == 0 {
+                return Ok(false);
+            }
+            replace_codes!(tx, user, codes);
+            tx.commit().await.map_err(classify)?;
+            Ok(true)
+        })
+    }
+
+    async fn use_totp_step(&self, user: UserId, step: u64) -> Result<bool, StoreError> {
+        let step = rows::stored_step(step)?;
+        let used = on_pool!(self, pool => sqlx::query(sql::USE_TOTP_STEP)
+            .bind(user.get())
+            .bind(step)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        Ok(used.map_err(classify)? > 0)
+    }
+
+    async fn remove_totp(&self, user: UserId) -> Result<bool, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            sqlx::query(sql::DELETE_RECOVERY_CODES)
+                .bind(user.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            let removed = sqlx::query(sql::DELETE_TOTP)
+                .bind(user.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+            tx.commit().await.map_err(classify)?;
+            Ok(removed > 0)
+        })
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        codes: &[TokenDigest],
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            replace_codes!(tx, user, codes);
+            tx.commit().await.map_err(classify)
+        })
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user: UserId,
+        digest: &TokenDigest,
+    ) -> Result<bool, StoreError> {
+        let used = on_pool!(self, pool => sqlx::query(sql::USE_RECOVERY_CODE)
+            .bind(user.get())
+            .bind(&digest.as_bytes()[..])
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        Ok(used.map_err(classify)? > 0)
+    }
+
+    async fn count_recovery_codes(&self, user: UserId) -> Result<u32, StoreError> {
+        let count: i64 = on_pool!(self, pool => sqlx::query_scalar(sql::COUNT_RECOVERY_CODES)
+            .bind(user.get())
+            .fetch_one(pool)
+            .await)
+        .map_err(classify)?;
+        u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("{count} recovery codes")))
+    }
+
+    async fn create_pending_sign_in(&self, pending: NewPendingSignIn) -> Result<(), StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::INSERT_PENDING_SIGN_IN)
+            .bind(&pending.digest.as_bytes()[..])
+            .bind(pending.user_id.get())
+            .bind(pending.remember)
+            .bind(timestamp(pending.created_at))
+            .bind(timestamp(pending.expires_at))
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(classify)
+    }
+
+    async fn find_pending_sign_in(
+        &self,
+        digest: &TokenDigest,
+    ) -> Result<Option<PendingSignInRecord>, StoreError> {
+        on_pool!(self, pool => sqlx::query_as::<_, rows::PendingSignInRow>(sql::SELECT_PENDING_SIGN_IN)
+            .bind(&digest.as_bytes()[..])
+            .fetch_optional(pool)
+            .await)
+        .map_err(classify)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn delete_pending_sign_in(&self, digest: &TokenDigest) -> Result<bool, StoreError> {
+        let deleted = on_pool!(self, pool => sqlx::query(sql::DELETE_PENDING_SIGN_IN)
+            .bind(&digest.as_bytes()[..])
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        Ok(deleted.map_err(classify)? > 0)
+    }
+
+    async fn delete_expired_pending_sign_ins(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::DELETE_EXPIRED_PENDING_SIGN_INS)
+            .bind(timestamp(now))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
         .map_err(classify)
     }
 }

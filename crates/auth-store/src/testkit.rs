@@ -28,9 +28,9 @@ use std::future::Future;
 use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
     AccountEvent, Actor, AuthStore, ClientInfo, Device, DisplayName, Email, EmailChange, EventKind,
-    LinkPurpose, LinkTokenRecord, MailKind, NewLinkToken, NewMail, NewSession, NewUser,
-    PasswordHash, SessionStore, StoreError, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest,
-    User, UserId, UserStore,
+    LinkPurpose, LinkTokenRecord, MailKind, NewLinkToken, NewMail, NewPendingSignIn, NewSession,
+    NewUser, PasswordHash, PendingSignInRecord, SessionStore, StoreError, ThrottleKey,
+    ThrottleState, ThrottleStore, TokenDigest, TotpSecret, User, UserId, UserStore,
 };
 
 /// What a store must be for the suite to exercise it: an
@@ -89,6 +89,10 @@ where
         concurrent_claims_never_take_one_mail_twice,
         a_disabled_accounts_links_redeem_nothing,
         an_accounts_queued_mail_of_one_kind_can_be_cancelled,
+        a_totp_secret_waits_for_its_first_code_then_is_enabled,
+        a_totp_step_is_accepted_once_even_at_once,
+        recovery_codes_work_once_even_at_once,
+        pending_sign_ins_are_found_deleted_once_and_purged,
     );
     eprintln!("conformance [{label}]: all checks passed");
 }
@@ -1478,6 +1482,217 @@ async fn an_accounts_queued_mail_of_one_kind_can_be_cancelled(store: impl Confor
         ],
         "other kinds and other accounts keep their mail"
     );
+}
+
+fn secret(n: u8) -> TotpSecret {
+    TotpSecret::from_bytes(vec![n; 20]).expect("20 bytes")
+}
+
+async fn a_totp_secret_waits_for_its_first_code_then_is_enabled(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    assert_eq!(store.find_totp(ada.id).await.unwrap(), None);
+    assert!(store
+        .set_totp_secret(ada.id, &secret(1), t0())
+        .await
+        .unwrap());
+    assert!(
+        store
+            .set_totp_secret(ada.id, &secret(2), t0())
+            .await
+            .unwrap(),
+        "a waiting secret is replaced"
+    );
+    let waiting = store.find_totp(ada.id).await.unwrap().unwrap();
+    assert_eq!(
+        (waiting.secret, waiting.enabled_at, waiting.last_step),
+        (secret(2), None, None)
+    );
+    assert!(
+        !store.use_totp_step(ada.id, 5).await.unwrap(),
+        "a waiting secret accepts no code at sign-in"
+    );
+
+    let codes = [digest(1), digest(2)];
+    assert!(store.enable_totp(ada.id, 100, &codes, t0()).await.unwrap());
+    let enabled = store.find_totp(ada.id).await.unwrap().unwrap();
+    assert_eq!(
+        (enabled.enabled_at, enabled.last_step),
+        (Some(t0()), Some(100)),
+        "enabled at its time, with the confirming step used"
+    );
+    assert_eq!(store.count_recovery_codes(ada.id).await.unwrap(), 2);
+    assert!(
+        !store.enable_totp(ada.id, 101, &codes, t0()).await.unwrap(),
+        "an enabled secret is not enabled again"
+    );
+    assert!(
+        !store
+            .set_totp_secret(ada.id, &secret(3), t0())
+            .await
+            .unwrap(),
+        "an enabled secret is never replaced by a new one"
+    );
+    assert_eq!(
+        store.find_totp(ada.id).await.unwrap().unwrap().secret,
+        secret(2)
+    );
+
+    assert!(store.remove_totp(ada.id).await.unwrap());
+    assert_eq!(store.find_totp(ada.id).await.unwrap(), None);
+    assert_eq!(
+        store.count_recovery_codes(ada.id).await.unwrap(),
+        0,
+        "removing the secret removes the recovery codes"
+    );
+    assert!(!store.remove_totp(ada.id).await.unwrap());
+}
+
+async fn a_totp_step_is_accepted_once_even_at_once(store: impl ConformantStore) {
+    const TASKS: usize = 20;
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    store
+        .set_totp_secret(ada.id, &secret(1), t0())
+        .await
+        .unwrap();
+    store.enable_totp(ada.id, 100, &[], t0()).await.unwrap();
+    assert!(
+        !store.use_totp_step(ada.id, 100).await.unwrap(),
+        "the confirming step is used"
+    );
+    assert!(
+        !store.use_totp_step(ada.id, 99).await.unwrap(),
+        "an earlier step is refused"
+    );
+    let attempts: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.use_totp_step(ada.id, 101).await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for attempt in attempts {
+        if attempt
+            .await
+            .expect("task panicked")
+            .expect("use_totp_step")
+        {
+            accepted += 1;
+        }
+    }
+    assert_eq!(
+        accepted, 1,
+        "of {TASKS} simultaneous uses of one step exactly one succeeds"
+    );
+    assert_eq!(
+        store.find_totp(ada.id).await.unwrap().unwrap().last_step,
+        Some(101)
+    );
+}
+
+async fn recovery_codes_work_once_even_at_once(store: impl ConformantStore) {
+    const TASKS: usize = 20;
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let bob = create(&store, "bob@example.com", "Bob").await;
+    store
+        .replace_recovery_codes(ada.id, &[digest(1), digest(2), digest(3)])
+        .await
+        .unwrap();
+    store
+        .replace_recovery_codes(bob.id, &[digest(4)])
+        .await
+        .unwrap();
+    assert!(
+        !store.use_recovery_code(ada.id, &digest(4)).await.unwrap(),
+        "another account's code is refused"
+    );
+    let attempts: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.use_recovery_code(ada.id, &digest(1)).await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for attempt in attempts {
+        if attempt
+            .await
+            .expect("task panicked")
+            .expect("use_recovery_code")
+        {
+            accepted += 1;
+        }
+    }
+    assert_eq!(
+        accepted, 1,
+        "of {TASKS} simultaneous uses of one code exactly one succeeds"
+    );
+    assert_eq!(store.count_recovery_codes(ada.id).await.unwrap(), 2);
+    store
+        .replace_recovery_codes(ada.id, &[digest(5)])
+        .await
+        .unwrap();
+    assert!(
+        !store.use_recovery_code(ada.id, &digest(2)).await.unwrap(),
+        "new codes replace every old one"
+    );
+    assert_eq!(store.count_recovery_codes(ada.id).await.unwrap(), 1);
+    assert_eq!(store.count_recovery_codes(bob.id).await.unwrap(), 1);
+}
+
+async fn pending_sign_ins_are_found_deleted_once_and_purged(store: impl ConformantStore) {
+    const TASKS: usize = 20;
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let pending = |n: u8, expires_at| NewPendingSignIn {
+        digest: digest(n),
+        user_id: ada.id,
+        remember: n == 1,
+        created_at: t0(),
+        expires_at,
+    };
+    let soon = t0() + Duration::minutes(5);
+    store
+        .create_pending_sign_in(pending(1, soon))
+        .await
+        .unwrap();
+    store
+        .create_pending_sign_in(pending(2, t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_pending_sign_in(&digest(1)).await.unwrap(),
+        Some(PendingSignInRecord {
+            user_id: ada.id,
+            remember: true,
+            created_at: t0(),
+            expires_at: soon,
+        })
+    );
+    assert_eq!(store.find_pending_sign_in(&digest(3)).await.unwrap(), None);
+    let deletions: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.delete_pending_sign_in(&digest(1)).await })
+        })
+        .collect();
+    let mut deleted = 0;
+    for deletion in deletions {
+        if deletion
+            .await
+            .expect("task panicked")
+            .expect("delete_pending_sign_in")
+        {
+            deleted += 1;
+        }
+    }
+    assert_eq!(
+        deleted, 1,
+        "of {TASKS} simultaneous completions exactly one goes on"
+    );
+    assert_eq!(
+        store.delete_expired_pending_sign_ins(t0()).await.unwrap(),
+        1,
+        "an expired sign-in is purged"
+    );
+    assert_eq!(store.find_pending_sign_in(&digest(2)).await.unwrap(), None);
 }
 
 /// A fresh PostgreSQL schema per test, so tests sharing one database never
