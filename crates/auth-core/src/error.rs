@@ -43,6 +43,36 @@ pub enum AuthError {
     /// by a newer one, or for an address the account no longer has.
     #[error("the link is invalid, expired or already used")]
     InvalidLink,
+    /// [`AuthService::login`](crate::AuthService::login) and its variants
+    /// for an account with a second factor: the password was right, but
+    /// no session is issued without the second step. Use
+    /// [`AuthService::sign_in`](crate::AuthService::sign_in) for such
+    /// accounts.
+    #[error("the account needs a second factor: use sign_in")]
+    SecondFactorRequired,
+    /// A second-factor operation that does not fit the account's state.
+    #[error(transparent)]
+    SecondFactor(#[from] SecondFactorError),
+}
+
+/// Why a second-factor operation could not go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SecondFactorError {
+    /// The account already signs in with an authenticator app.
+    #[error("two-factor sign-in is already on")]
+    AlreadyOn,
+    /// The account does not sign in with an authenticator app.
+    #[error("two-factor sign-in is off")]
+    Off,
+    /// No new authenticator waits to be confirmed (it was confirmed, or
+    /// never set up).
+    #[error("no authenticator is waiting to be confirmed")]
+    NothingToConfirm,
+    /// The sign-in waiting for its second factor expired, was completed
+    /// already, or is unknown: start again with the password.
+    #[error("the sign-in expired; start again")]
+    SignInExpired,
 }
 
 /// The operating system's random number generator failed: no token, salt

@@ -45,6 +45,19 @@ pub enum EventKind {
     Disabled,
     /// An operator enabled the account again.
     Enabled,
+    /// The owner turned on sign-in with an authenticator app.
+    TotpEnabled,
+    /// The owner turned off sign-in with an authenticator app.
+    TotpDisabled,
+    /// An operator removed the account's authenticator app and recovery
+    /// codes (its owner had lost them).
+    SecondFactorReset,
+    /// A sign-in used one of the recovery codes.
+    RecoveryCodeUsed,
+    /// The owner made new recovery codes (the old ones stopped working).
+    RecoveryCodesRegenerated,
+    /// A sign-in's second step with a wrong code.
+    SecondFactorFailed,
     /// An operator deleted the account. The only event kept after it, as
     /// the operators' record: the account's own history is deleted with it.
     /// (An owner deleting their own account leaves no event at all.)
@@ -53,7 +66,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 22] = [
         Self::Registered,
         Self::Created,
         Self::Imported,
@@ -70,6 +83,12 @@ impl EventKind {
         Self::Disabled,
         Self::Enabled,
         Self::Deleted,
+        Self::TotpEnabled,
+        Self::TotpDisabled,
+        Self::SecondFactorReset,
+        Self::RecoveryCodeUsed,
+        Self::RecoveryCodesRegenerated,
+        Self::SecondFactorFailed,
     ];
 
     /// The stable name a store keeps (`"login"`, `"password_changed"`...).
@@ -91,6 +110,12 @@ impl EventKind {
             Self::Disabled => "disabled",
             Self::Enabled => "enabled",
             Self::Deleted => "deleted",
+            Self::TotpEnabled => "totp_enabled",
+            Self::TotpDisabled => "totp_disabled",
+            Self::SecondFactorReset => "second_factor_reset",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::SecondFactorFailed => "second_factor_failed",
         }
     }
 
@@ -153,7 +178,8 @@ pub struct AccountEvent {
 pub struct LoginActivity {
     /// The login before the most recent one, if the history has one.
     pub previous_login: Option<AccountEvent>,
-    /// [`EventKind::LoginFailed`] events since `previous_login` (in the
+    /// [`EventKind::LoginFailed`] and [`EventKind::SecondFactorFailed`]
+    /// events since `previous_login` (in the
     /// whole history given, if there is none).
     pub failed_since: usize,
 }
@@ -193,7 +219,7 @@ impl LoginActivity {
                         };
                     }
                 }
-                EventKind::LoginFailed => failed_since += 1,
+                EventKind::LoginFailed | EventKind::SecondFactorFailed => failed_since += 1,
                 _ => {}
             }
         }

@@ -217,6 +217,7 @@ mod service;
 mod session;
 mod store;
 mod throttle;
+mod two_factor;
 mod user;
 mod werkzeug;
 
@@ -224,7 +225,7 @@ pub use client::{ClientInfo, Device};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::MailFailure;
 pub use email::{Email, EmailError};
-pub use error::{AuthError, Field, InputErrors, RandomError};
+pub use error::{AuthError, Field, InputErrors, RandomError, SecondFactorError};
 pub use event::{AccountEvent, Actor, EventKind, LoginActivity};
 pub use hasher::{BcryptHasher, HashError, InvalidCost, PasswordHash, PasswordHasher};
 pub use import::{Import, ImportOutcome, ImportSkip, ImportedAccount};
@@ -235,7 +236,8 @@ pub use mail::{
 pub use name::{DisplayName, NameError};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use second_factor::{
-    totp_step, RecoveryCode, TotpSecret, RECOVERY_CODE_COUNT, TOTP_STEP_SECONDS,
+    totp_step, Enrolled, PendingSignIn, RecoveryCode, SignIn, SignInToken, TotpSecret,
+    RECOVERY_CODE_COUNT, TOTP_STEP_SECONDS,
 };
 pub use service::{
     AuthService, AuthServiceBuilder, AuthStore, Purged, Registration, ValidRegistration,
@@ -252,4 +254,5 @@ pub use store::{
 };
 pub use throttle::{ThrottleKey, ThrottlePolicy, ThrottleState};
 pub use time;
+pub use two_factor::SIGN_IN_STEP_VALID_FOR;
 pub use user::{User, UserId};

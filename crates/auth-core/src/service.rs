@@ -32,7 +32,8 @@ pub const DEFAULT_HISTORY_RETENTION: Duration = Duration::days(365);
 /// What [`AuthService::purge_expired`] deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
-    /// Sessions past their idle or absolute timeout.
+    /// Sessions past their idle or absolute timeout, and sign-ins that
+    /// waited too long for their second factor.
     pub sessions: u64,
     /// Mailed links past their time.
     pub links: u64,
@@ -46,9 +47,9 @@ pub struct Purged {
 /// A throttle key an attempt counts against, with its limit and what a
 /// successful check does to its count.
 pub(crate) struct Counter {
-    key: ThrottleKey,
-    limit: u32,
-    on_success: OnSuccess,
+    pub(crate) key: ThrottleKey,
+    pub(crate) limit: u32,
+    pub(crate) on_success: OnSuccess,
 }
 
 impl Counter {
@@ -65,7 +66,8 @@ impl Counter {
     }
 }
 
-enum OnSuccess {
+#[derive(Clone, Copy)]
+pub(crate) enum OnSuccess {
     /// Forget the record: the account's owner proved who they are.
     Clear,
     /// Give back this attempt's count only.
@@ -492,6 +494,9 @@ impl<S: AuthStore> AuthService<S> {
 
     /// [`AuthService::login_from`] for a session of `length`:
     /// [`SessionLength::Remembered`] when the user ticked "remember me".
+    /// An account with a second factor is [`AuthError::SecondFactorRequired`]
+    /// even with the right password: sign it in with
+    /// [`AuthService::sign_in`].
     pub async fn login_with(
         &self,
         email: &str,
@@ -500,6 +505,24 @@ impl<S: AuthStore> AuthService<S> {
         length: SessionLength,
     ) -> Result<IssuedSession, AuthError> {
         let client = client.into();
+        let (user, second_factor) = self.password_step(email, password, &client).await?;
+        if second_factor {
+            return Err(AuthError::SecondFactorRequired);
+        }
+        self.record(user.id, EventKind::Login, Actor::Owner, &client)
+            .await?;
+        self.start_session(user, client, length).await
+    }
+
+    /// The first step of every login: the fields are not blank, and the
+    /// password is the account's, within the login throttle. With whether
+    /// the account has a second factor.
+    pub(crate) async fn password_step(
+        &self,
+        email: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<(User, bool), AuthError> {
         let blank = InputErrors {
             email: email
                 .trim()
@@ -513,12 +536,7 @@ impl<S: AuthStore> AuthService<S> {
         }
         let email = Email::parse(email).ok();
         let keys = self.login_keys(email.as_ref(), client.addr);
-        let user = self
-            .checked(&keys, email.as_ref(), password, &client)
-            .await?;
-        self.record(user.id, EventKind::Login, Actor::Owner, &client)
-            .await?;
-        self.start_session(user, client, length).await
+        self.checked(&keys, email.as_ref(), password, client).await
     }
 
     /// [`AuthService::login`], also throttled per client address.
@@ -578,26 +596,31 @@ impl<S: AuthStore> AuthService<S> {
     /// Verifies `password` for `email` within the login throttle of `keys`:
     /// reserves an attempt on each key, checks, then settles the keys by the
     /// outcome. A wrong password for an existing account is recorded in its
-    /// history, from `client`.
-    async fn checked(
+    /// history, from `client`. With the account, whether it has a second
+    /// factor: then a right password only gives its own attempt back, and
+    /// the failures counted so far (wrong codes among them) stay until the
+    /// second factor succeeds, so knowing the password buys no fresh
+    /// guesses at the code.
+    pub(crate) async fn checked(
         &self,
         keys: &[Counter],
         email: Option<&Email>,
         password: &str,
         client: &ClientInfo,
-    ) -> Result<User, AuthError> {
+    ) -> Result<(User, bool), AuthError> {
         let window = self.inner.throttle.window;
         let reserved = self.reserve_attempts(keys, window).await?;
         match self.verify(email, password).await? {
             Verified::User(user) => {
                 let store = &self.inner.store;
+                let second_factor = self.has_second_factor(user.id).await?;
                 for counter in keys {
-                    match counter.on_success {
-                        OnSuccess::Clear => store.clear_throttle(&counter.key).await?,
-                        OnSuccess::Release => store.release_attempt(&counter.key).await?,
+                    match (counter.on_success, second_factor) {
+                        (OnSuccess::Clear, false) => store.clear_throttle(&counter.key).await?,
+                        _ => store.release_attempt(&counter.key).await?,
                     }
                 }
-                Ok(user)
+                Ok((user, second_factor))
             }
             Verified::Refused(account) => {
                 self.lock_exhausted(keys, &reserved).await?;
@@ -655,7 +678,7 @@ impl<S: AuthStore> AuthService<S> {
         Ok(Verified::User(credentials.user))
     }
 
-    fn login_keys(&self, email: Option<&Email>, client: Option<IpAddr>) -> Vec<Counter> {
+    pub(crate) fn login_keys(&self, email: Option<&Email>, client: Option<IpAddr>) -> Vec<Counter> {
         let policy = &self.inner.throttle;
         let account = email.map(|email| Counter {
             key: ThrottleKey::account(email),
@@ -701,7 +724,7 @@ impl<S: AuthStore> AuthService<S> {
 
     /// After a failed check: locks each key whose attempt was its window's
     /// last, for longer after each consecutive lock.
-    async fn lock_exhausted(
+    pub(crate) async fn lock_exhausted(
         &self,
         keys: &[Counter],
         reserved: &[ThrottleState],
@@ -859,7 +882,7 @@ impl<S: AuthStore> AuthService<S> {
             .ok_or(AuthError::InvalidCredentials)?
             .user;
         let keys = self.login_keys(Some(&user.email), None);
-        let user = self
+        let (user, _) = self
             .checked(&keys, Some(&user.email), password, &client)
             .await?;
         self.inner
@@ -922,7 +945,8 @@ impl<S: AuthStore> AuthService<S> {
     pub async fn purge_expired(&self) -> Result<Purged, AuthError> {
         let now = self.now();
         let store = &self.inner.store;
-        let sessions = store.delete_expired_sessions(now).await?;
+        let sessions = store.delete_expired_sessions(now).await?
+            + store.delete_expired_pending_sign_ins(now).await?;
         let links = store.delete_expired_link_tokens(now).await?;
         // Keep records through a whole lock, so the doubling is remembered,
         // and through a whole registration window.
@@ -969,7 +993,7 @@ impl<S: AuthStore> AuthService<S> {
         &self.inner.throttle
     }
 
-    async fn start_session(
+    pub(crate) async fn start_session(
         &self,
         user: User,
         client: ClientInfo,

@@ -206,6 +206,12 @@ impl EventView {
             EventKind::SessionRevoked => "Another session logged out",
             EventKind::Disabled => "Account disabled by an operator",
             EventKind::Enabled => "Account enabled by an operator",
+            EventKind::TotpEnabled => "Two-factor sign-in turned on",
+            EventKind::TotpDisabled => "Two-factor sign-in turned off",
+            EventKind::SecondFactorReset => "Two-factor sign-in removed by an operator",
+            EventKind::RecoveryCodeUsed => "Signed in with a recovery code",
+            EventKind::RecoveryCodesRegenerated => "New recovery codes made",
+            EventKind::SecondFactorFailed => "Failed login: wrong code",
             _ => event.kind.as_str(),
         };
         let from = match &event.actor {
@@ -217,7 +223,10 @@ impl EventView {
             what,
             from,
             device: event.client.device.as_ref().map(ToString::to_string),
-            warning: event.kind == EventKind::LoginFailed,
+            warning: matches!(
+                event.kind,
+                EventKind::LoginFailed | EventKind::SecondFactorFailed
+            ),
         }
     }
 }

@@ -1,0 +1,330 @@
+//! What an account does with its second factor: sign-in's second step,
+//! turning an authenticator app on and off, recovery codes, and an
+//! operator's reset when the owner lost everything.
+
+use time::Duration;
+
+use crate::service::{Counter, OnSuccess};
+use crate::{
+    Actor, AuthError, AuthService, AuthStore, ClientInfo, Enrolled, EventKind, NewPendingSignIn,
+    PendingSignIn, PendingSignInRecord, RecoveryCode, SecondFactorError, SessionLength,
+    SessionToken, SignIn, SignInToken, ThrottleKey, TokenDigest, TotpSecret, User, UserId,
+    RECOVERY_CODE_COUNT,
+};
+
+/// How long the second step of a sign-in may wait after the password.
+pub const SIGN_IN_STEP_VALID_FOR: Duration = Duration::minutes(5);
+
+impl<S: AuthStore> AuthService<S> {
+    /// Checks an email and password like [`AuthService::login_with`]; for
+    /// an account with an authenticator app, issues no session but a
+    /// [`PendingSignIn`] that only [`AuthService::complete_sign_in`]
+    /// accepts, for [`SIGN_IN_STEP_VALID_FOR`]. The history records the
+    /// login when the session is issued.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        client: impl Into<ClientInfo>,
+        length: SessionLength,
+    ) -> Result<SignIn, AuthError> {
+        let client = client.into();
+        let (user, second_factor) = self.password_step(email, password, &client).await?;
+        if !second_factor {
+            self.record(user.id, EventKind::Login, Actor::Owner, &client)
+                .await?;
+            return Ok(SignIn::Complete(
+                self.start_session(user, client, length).await?,
+            ));
+        }
+        let token = SignInToken::generate()?;
+        let now = self.now();
+        let expires_at = now + SIGN_IN_STEP_VALID_FOR;
+        self.store()
+            .create_pending_sign_in(NewPendingSignIn {
+                digest: token.digest(),
+                user_id: user.id,
+                remember: length == SessionLength::Remembered,
+                created_at: now,
+                expires_at,
+            })
+            .await?;
+        Ok(SignIn::SecondFactor(PendingSignIn {
+            user,
+            token,
+            expires_at,
+        }))
+    }
+
+    /// The account a pending sign-in is for, while it lasts and the account
+    /// may sign in; [`SecondFactorError::SignInExpired`] otherwise.
+    pub async fn pending_sign_in(&self, token: &SignInToken) -> Result<User, AuthError> {
+        Ok(self.live_pending(token).await?.1)
+    }
+
+    async fn live_pending(
+        &self,
+        token: &SignInToken,
+    ) -> Result<(PendingSignInRecord, User), AuthError> {
+        let expired = || AuthError::from(SecondFactorError::SignInExpired);
+        let store = self.store();
+        let now = self.now();
+        let record = store
+            .find_pending_sign_in(&token.digest())
+            .await?
+            .filter(|record| record.expires_at > now)
+            .ok_or_else(expired)?;
+        let account = store
+            .account_summary(record.user_id, now)
+            .await?
+            .filter(|account| account.disabled_at.is_none())
+            .ok_or_else(expired)?;
+        Ok((record, account.user))
+    }
+
+    /// The second step: `code` is the authenticator app's current code (one
+    /// step of clock drift either way is allowed, and no step is accepted
+    /// twice) or one of the recovery codes (each works once). Throttled
+    /// with the account's logins and the client's address, counted before
+    /// the check, so simultaneous guesses get no more than the limit. A
+    /// wrong code is [`AuthError::InvalidCredentials`] and the sign-in
+    /// stays usable until it expires; a right one issues the session and
+    /// ends the pending sign-in, which no second request can then complete.
+    pub async fn complete_sign_in(
+        &self,
+        token: &SignInToken,
+        code: &str,
+        client: impl Into<ClientInfo>,
+    ) -> Result<crate::IssuedSession, AuthError> {
+        let client = client.into();
+        let (record, user) = self.live_pending(token).await?;
+        let store = self.store();
+        let policy = self.throttle_policy();
+        let mut keys = vec![Counter {
+            key: ThrottleKey::account(&user.email),
+            limit: policy.account_limit,
+            on_success: OnSuccess::Clear,
+        }];
+        keys.extend(self.login_keys(None, client.addr));
+        let reserved = self.reserve_attempts(&keys, policy.window).await?;
+        let Some(factor) = self.use_second_factor(&user, code).await? else {
+            self.lock_exhausted(&keys, &reserved).await?;
+            self.record(
+                user.id,
+                EventKind::SecondFactorFailed,
+                Actor::Owner,
+                &client,
+            )
+            .await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        if !store.delete_pending_sign_in(&token.digest()).await? {
+            return Err(SecondFactorError::SignInExpired.into());
+        }
+        for counter in &keys {
+            match counter.on_success {
+                OnSuccess::Clear => store.clear_throttle(&counter.key).await?,
+                OnSuccess::Release => store.release_attempt(&counter.key).await?,
+            }
+        }
+        if factor == Factor::RecoveryCode {
+            self.record(user.id, EventKind::RecoveryCodeUsed, Actor::Owner, &client)
+                .await?;
+        }
+        self.record(user.id, EventKind::Login, Actor::Owner, &client)
+            .await?;
+        let length = if record.remember {
+            SessionLength::Remembered
+        } else {
+            SessionLength::Browser
+        };
+        self.start_session(user, client, length).await
+    }
+
+    /// Uses up `code` for `user`: an app's code of a step not used before,
+    /// or a recovery code. Which it was, or `None` if neither.
+    async fn use_second_factor(
+        &self,
+        user: &User,
+        code: &str,
+    ) -> Result<Option<Factor>, AuthError> {
+        let store = self.store();
+        if let Some(code) = RecoveryCode::parse(code) {
+            return Ok(store
+                .use_recovery_code(user.id, &code.digest())
+                .await?
+                .then_some(Factor::RecoveryCode));
+        }
+        let Some(totp) = store
+            .find_totp(user.id)
+            .await?
+            .filter(|totp| totp.enabled_at.is_some())
+        else {
+            return Ok(None);
+        };
+        let Some(step) = totp.secret.matching_step(code, self.now()) else {
+            return Ok(None);
+        };
+        Ok(store
+            .use_totp_step(user.id, step)
+            .await?
+            .then_some(Factor::App))
+    }
+
+    /// Whether `user` signs in with an authenticator app.
+    pub async fn has_second_factor(&self, user: UserId) -> Result<bool, AuthError> {
+        Ok(self
+            .store()
+            .find_totp(user)
+            .await?
+            .is_some_and(|totp| totp.enabled_at.is_some()))
+    }
+
+    /// Starts setting up an authenticator app for the session's account,
+    /// after checking its password again: a new secret, kept waiting until
+    /// a code from it confirms it ([`AuthService::confirm_totp`]); an
+    /// earlier waiting one is replaced. Show it as a QR code of
+    /// [`TotpSecret::otpauth_url`] and as [`TotpSecret::base32`].
+    pub async fn begin_totp(
+        &self,
+        session: &SessionToken,
+        password: &str,
+        client: impl Into<ClientInfo>,
+    ) -> Result<TotpSecret, AuthError> {
+        let user = self.reauthenticate(session, password, client).await?;
+        let secret = TotpSecret::generate()?;
+        if !self
+            .store()
+            .set_totp_secret(user.id, &secret, self.now())
+            .await?
+        {
+            return Err(SecondFactorError::AlreadyOn.into());
+        }
+        Ok(secret)
+    }
+
+    /// The secret waiting for its first code, if one is (to show it again).
+    pub async fn waiting_totp(&self, user: UserId) -> Result<Option<TotpSecret>, AuthError> {
+        Ok(self
+            .store()
+            .find_totp(user)
+            .await?
+            .filter(|totp| totp.enabled_at.is_none())
+            .map(|totp| totp.secret))
+    }
+
+    /// Confirms the waiting secret with a code from the app: from now on
+    /// sign-in asks for a code. Returns the [`RECOVERY_CODE_COUNT`] recovery
+    /// codes, to show once. A wrong code is
+    /// [`AuthError::InvalidCredentials`] (the secret keeps waiting).
+    pub async fn confirm_totp(
+        &self,
+        user: &User,
+        code: &str,
+        client: impl Into<ClientInfo>,
+    ) -> Result<Enrolled, AuthError> {
+        let secret = self
+            .waiting_totp(user.id)
+            .await?
+            .ok_or(SecondFactorError::NothingToConfirm)?;
+        let step = secret
+            .matching_step(code, self.now())
+            .ok_or(AuthError::InvalidCredentials)?;
+        let (codes, digests) = new_recovery_codes()?;
+        if !self
+            .store()
+            .enable_totp(user.id, step, &digests, self.now())
+            .await?
+        {
+            return Err(SecondFactorError::NothingToConfirm.into());
+        }
+        self.record(
+            user.id,
+            EventKind::TotpEnabled,
+            Actor::Owner,
+            &client.into(),
+        )
+        .await?;
+        Ok(Enrolled {
+            recovery_codes: codes,
+        })
+    }
+
+    /// Turns the authenticator app off for the session's account, after
+    /// checking its password again; its recovery codes go with it.
+    pub async fn disable_totp(
+        &self,
+        session: &SessionToken,
+        password: &str,
+        client: impl Into<ClientInfo>,
+    ) -> Result<(), AuthError> {
+        let client = client.into();
+        let user = self.reauthenticate(session, password, &client).await?;
+        if !self.has_second_factor(user.id).await? {
+            return Err(SecondFactorError::Off.into());
+        }
+        self.store().remove_totp(user.id).await?;
+        self.record(user.id, EventKind::TotpDisabled, Actor::Owner, &client)
+            .await
+    }
+
+    /// New recovery codes for the session's account, after checking its
+    /// password again: the old ones stop working.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        session: &SessionToken,
+        password: &str,
+        client: impl Into<ClientInfo>,
+    ) -> Result<Vec<RecoveryCode>, AuthError> {
+        let client = client.into();
+        let user = self.reauthenticate(session, password, &client).await?;
+        if !self.has_second_factor(user.id).await? {
+            return Err(SecondFactorError::Off.into());
+        }
+        let (codes, digests) = new_recovery_codes()?;
+        self.store()
+            .replace_recovery_codes(user.id, &digests)
+            .await?;
+        self.record(
+            user.id,
+            EventKind::RecoveryCodesRegenerated,
+            Actor::Owner,
+            &client,
+        )
+        .await?;
+        Ok(codes)
+    }
+
+    /// How many unused recovery codes `user` has.
+    pub async fn recovery_codes_left(&self, user: UserId) -> Result<u32, AuthError> {
+        Ok(self.store().count_recovery_codes(user).await?)
+    }
+
+    /// For an operator, when the owner lost the app and the codes: removes
+    /// both, so the password alone signs in again. `false` if the account
+    /// had no second factor.
+    pub async fn reset_second_factor(&self, user: UserId, actor: Actor) -> Result<bool, AuthError> {
+        if !self.store().remove_totp(user).await? {
+            return Ok(false);
+        }
+        self.record_by(user, EventKind::SecondFactorReset, actor)
+            .await?;
+        Ok(true)
+    }
+}
+
+/// What a second step was completed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Factor {
+    App,
+    RecoveryCode,
+}
+
+/// A fresh set of recovery codes, and the digests a store keeps.
+fn new_recovery_codes() -> Result<(Vec<RecoveryCode>, Vec<TokenDigest>), AuthError> {
+    let codes = (0..RECOVERY_CODE_COUNT)
+        .map(|_| RecoveryCode::generate())
+        .collect::<Result<Vec<_>, _>>()?;
+    let digests = codes.iter().map(RecoveryCode::digest).collect();
+    Ok((codes, digests))
+}
