@@ -61,6 +61,20 @@ impl TotpSecret {
         (bytes.len() >= 16).then(|| Self(Zeroizing::new(bytes)))
     }
 
+    /// A secret as [`TotpSecret::base32`] shows it (spaces and letter case
+    /// aside): what a person or a test reads off the set-up page.
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let text: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        totp_rs::Secret::Encoded(text)
+            .to_bytes()
+            .ok()
+            .and_then(Self::from_bytes)
+    }
+
     /// The raw secret, for a store to keep.
     pub fn expose_bytes(&self) -> &[u8] {
         &self.0
@@ -294,6 +308,8 @@ mod tests {
     #[test]
     fn codes_follow_rfc_6238() {
         let secret = TotpSecret::from_bytes(b"12345678901234567890".to_vec()).unwrap();
+        let typed = secret.base32().to_lowercase();
+        assert_eq!(TotpSecret::from_base32(&typed), Some(secret.clone()));
         let at = OffsetDateTime::from_unix_timestamp(59).unwrap();
         assert_eq!(secret.code_at(at), "287082");
         let at = OffsetDateTime::from_unix_timestamp(1_111_111_109).unwrap();

@@ -175,6 +175,9 @@ struct AccountView<'a> {
     previous_login: Option<EventView>,
     failed_since: usize,
     sessions: Vec<SessionView>,
+    /// Whether sign-in asks for an authenticator app's code.
+    two_factor: bool,
+    recovery_codes_left: u32,
     errors: FieldErrors,
 }
 
@@ -248,7 +251,9 @@ pub(crate) fn when(t: OffsetDateTime) -> String {
     )
 }
 
-async fn render(
+/// The account page, with `errors` on its forms and `new_email` in the
+/// address form.
+pub(crate) async fn render(
     page: Page<'_>,
     user: &CurrentUser,
     auth: &Auth,
@@ -265,6 +270,8 @@ async fn render(
         .collect();
     let account = user.user();
     let activity = auth.login_activity(account.id).await?;
+    let two_factor = auth.has_second_factor(account.id).await?;
+    let recovery_codes_left = auth.recovery_codes_left(account.id).await?;
     Ok(page.render(
         "account",
         AccountView {
@@ -276,6 +283,8 @@ async fn render(
             previous_login: activity.previous_login.as_ref().map(EventView::new),
             failed_since: activity.failed_since,
             sessions,
+            two_factor,
+            recovery_codes_left,
             errors,
         },
     ))

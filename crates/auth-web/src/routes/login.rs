@@ -10,12 +10,14 @@ use serde::Serialize;
 
 use crate::guards::form_field::TextField;
 use crate::guards::local_path::LocalPath;
+use crate::guards::session_cookie::SessionCookie;
 use crate::guards::{Client, CsrfForm, SignIn};
 use crate::http::error::AppError;
 use crate::http::page::Page;
 use crate::http::reply::{FieldErrors, FormWording, Refusal, Reply};
-use crate::routes::protected;
+use crate::routes::{protected, two_factor};
 use crate::setup::Auth;
+use rocket::http::CookieJar;
 
 pub(crate) fn routes() -> Vec<Route> {
     routes![form, submit]
@@ -113,6 +115,22 @@ fn security_event(error: &AuthError, client: &Client) {
     }
 }
 
+/// Where a completed login goes: `next` if it is a local path (the members'
+/// page, starting the download, for the download), else `/secrets`.
+pub(crate) fn logged_in(next: Option<&LocalPath>) -> Reply {
+    let download = uri!(protected::download).to_string();
+    let target = match next {
+        // A file to save is no page to land on: the members' page
+        // starts the download instead.
+        Some(next) if next.as_str().split('?').next() == Some(download.as_str()) => {
+            uri!(protected::secrets(download = Some(true))).to_string()
+        }
+        Some(next) => next.as_str().to_owned(),
+        None => uri!(protected::secrets(_)).to_string(),
+    };
+    Reply::Redirect(Flash::success(Redirect::to(target), "You are logged in."))
+}
+
 /// Checks the credentials; on success replaces any previous session with a
 /// new one and goes to `next` if it is a local path, else `/secrets`. Too
 /// many failures for the account or the client's address answer 429.
@@ -122,30 +140,28 @@ pub async fn submit(
     page: Page<'_>,
     sign_in: SignIn<'_>,
     client: Client,
+    jar: &CookieJar<'_>,
+    cookie: SessionCookie,
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
     let form = form.0;
     let next = LocalPath::parse(&form.next);
     let length = form.length();
     let refusal = match auth
-        .login_with(&form.email, &form.password, &client.0, length)
+        .sign_in(&form.email, &form.password, &client.0, length)
         .await
     {
-        Ok(issued) => {
+        Ok(auth_core::SignIn::Complete(issued)) => {
             sign_in.begin(&issued).await?;
-            let download = uri!(protected::download).to_string();
-            let target = match next {
-                // A file to save is no page to land on: the members' page
-                // starts the download instead.
-                Some(next) if next.as_str().split('?').next() == Some(download.as_str()) => {
-                    uri!(protected::secrets(download = Some(true))).to_string()
-                }
-                Some(next) => next.as_str().to_owned(),
-                None => uri!(protected::secrets(_)).to_string(),
-            };
-            return Ok(Reply::Redirect(Flash::success(
-                Redirect::to(target),
-                "You are logged in.",
+            return Ok(logged_in(next.as_ref()));
+        }
+        Ok(auth_core::SignIn::SecondFactor(pending)) => {
+            two_factor::hold(jar, cookie.policy(), &pending, auth.now());
+            let next = next.as_ref().map(LocalPath::as_str);
+            return Ok(Reply::Redirect(Flash::new(
+                Redirect::to(uri!(two_factor::code_form(next = next))),
+                "info",
+                "Now the code from your authenticator app.",
             )));
         }
         Err(error) => {

@@ -11,6 +11,7 @@ pub mod logout;
 pub mod protected;
 pub mod recovery;
 pub mod register;
+pub mod two_factor;
 
 /// Every route of the site.
 pub fn all() -> Vec<Route> {
@@ -23,6 +24,7 @@ pub fn all() -> Vec<Route> {
         account::routes(),
         recovery::routes(),
         email::routes(),
+        two_factor::routes(),
         error_pages::routes(),
     ]
     .concat()

@@ -16,3 +16,4 @@ mod security;
 mod self_service;
 mod sessions;
 mod throttle;
+mod two_factor;
