@@ -189,6 +189,79 @@ async fn secrets_status(client: &Client, base: &str) -> StatusCode {
         .status()
 }
 
+/// Turns on two-factor sign-in for the logged-in `client` through the
+/// account page, as its owner would.
+async fn enrol(client: &Client, base: &str) {
+    let url = format!("{base}/account");
+    let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("two_factor_password", "analytical engine"),
+        ("csrf_token", &csrf(&html)),
+    ];
+    let begun = client
+        .post(format!("{base}/account/two-factor"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(begun.status(), StatusCode::SEE_OTHER);
+    let setup = format!("{base}/account/two-factor/setup");
+    let html = client
+        .get(&setup)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "id=\"totp-secret\">";
+    let start = html.find(marker).unwrap() + marker.len();
+    let secret =
+        auth_core::TotpSecret::from_base32(&html[start..start + html[start..].find('<').unwrap()])
+            .unwrap();
+    let code = secret.code_at(auth_core::time::OffsetDateTime::now_utc());
+    let form = [("code", code.as_str()), ("csrf_token", &csrf(&html))];
+    let confirmed = client
+        .post(format!("{base}/account/two-factor/confirm"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), StatusCode::OK);
+}
+
+async fn resetting_two_factor_lets_the_password_alone_sign_in(site: Site) {
+    let (_server, base) = site.serve();
+    let ada = browser();
+    register_ada(&ada, &base).await;
+    let none = site.ok(&["users", "reset-2fa", "ada@example.com"], "");
+    assert!(none.contains("has no two-factor sign-in"), "{none}");
+    enrol(&ada, &base).await;
+    let stranger = browser();
+    let (status, _) = login(&stranger, &base, "ada@example.com", "analytical engine").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        secrets_status(&stranger, &base).await,
+        StatusCode::SEE_OTHER,
+        "the password alone opens nothing"
+    );
+
+    let reset = site.ok(&["users", "reset-2fa", "ada@example.com"], "");
+    assert!(reset.contains("Removed the authenticator app"), "{reset}");
+    let again = browser();
+    login(&again, &base, "ada@example.com", "analytical engine").await;
+    assert_eq!(secrets_status(&again, &base).await, StatusCode::OK);
+    let shown = site.json(&["users", "show", "ada@example.com", "--json"]);
+    let kinds: Vec<&str> = shown["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"second_factor_reset"), "{kinds:?}");
+    site.finish().await;
+}
+
 /// Each test, once on SQLite and once on PostgreSQL.
 macro_rules! on_both_backends {
     ($($test:ident),* $(,)?) => {$(
@@ -211,6 +284,7 @@ on_both_backends!(
     an_account_created_is_listed_at_once_by_a_new_process,
     disabling_ends_a_live_session_and_refuses_the_right_password,
     passwords_sessions_and_deletion,
+    resetting_two_factor_lets_the_password_alone_sign_in,
     the_flask_apps_users_log_in_with_their_old_passwords,
     two_imports_at_once_create_each_account_once,
     purge_and_migrate,
@@ -657,6 +731,7 @@ fn help_describes_every_subcommand() {
         "delete",
         "set-password",
         "logout",
+        "reset-2fa",
     ] {
         assert!(
             users.contains(command),

@@ -113,6 +113,20 @@ pub async fn run(
             )?;
             Ok(())
         }
+        UsersCommand::Reset2fa { email } => {
+            let account = find(context, &email).await?;
+            let email = account.user.email.as_str();
+            if auth.reset_second_factor(account.user.id, actor()).await? {
+                writeln!(
+                    out,
+                    "Removed the authenticator app and recovery codes of {email}: its password \
+                     alone signs in now. Ask its owner to set up two-factor sign-in again."
+                )?;
+            } else {
+                writeln!(out, "{email} has no two-factor sign-in; nothing changed.")?;
+            }
+            Ok(())
+        }
         UsersCommand::Logout { email } => {
             let account = find(context, &email).await?;
             let ended = auth.end_sessions(account.user.id, actor()).await?;
