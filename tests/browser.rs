@@ -23,6 +23,8 @@ mod smtp;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use auth_core::time::OffsetDateTime;
+use auth_core::TotpSecret;
 use chrome::{describe_violations, Browser, ChromeDriver, Viewport};
 use serde_json::Value;
 use smtp::SmtpSink;
@@ -280,6 +282,28 @@ async fn an_operator_disabling_the_account_logs_chromium_out() {
     server.stop().await;
 }
 
+/// From the account page, asks to set up an authenticator app: ends on
+/// the set-up page.
+async fn open_app_setup(b: &Browser, password: &str) {
+    b.fill("#two_factor_password", password).await;
+    b.click("form[action='/account/two-factor'] button[type=submit]")
+        .await;
+    b.wait_for_text("main h1", "Set up your authenticator app")
+        .await;
+}
+
+/// On the set-up page, does what someone who cannot scan does: types the
+/// secret into the app (here: reads it off the page) and enters the app's
+/// code. Ends on the recovery codes page; returns the secret.
+async fn confirm_app_setup(b: &Browser) -> TotpSecret {
+    let secret = TotpSecret::from_base32(&b.text("#totp-secret").await).expect("a base32 secret");
+    b.fill("#code", &secret.code_at(OffsetDateTime::now_utc()))
+        .await;
+    b.click(SUBMIT).await;
+    b.wait_for_text("main h1", "Your recovery codes").await;
+    secret
+}
+
 /// Logs in with the login form, ticking "remember me" if asked.
 async fn log_in(b: &Browser, base: &str, password: &str, remember: bool) {
     b.goto(&format!("{base}/login")).await;
@@ -464,6 +488,8 @@ const DOCUMENTED: &[&str] = &[
     "history",
     "forgot",
     "reset",
+    "two-factor-setup",
+    "login-code",
 ];
 
 #[ignore = "needs Chromium and chromedriver"]
@@ -564,6 +590,14 @@ async fn audit(b: Browser, base: String, outbox: PathBuf) {
         b.wait_for_text("main h1", "Your account").await;
         audit.check(&b, "account", viewport).await;
 
+        open_app_setup(&b, "compiler of compilers").await;
+        audit.check(&b, "two-factor-setup", viewport).await;
+        confirm_app_setup(&b).await;
+        audit.check(&b, "recovery-codes", viewport).await;
+        b.goto(&url("/account")).await;
+        b.wait_for_text("#two-factor + p", "On:").await;
+        audit.check(&b, "account-two-factor", viewport).await;
+
         b.goto(&url("/account/history")).await;
         b.wait_for_text("main h1", "Your account's history").await;
         audit.check(&b, "history", viewport).await;
@@ -631,6 +665,13 @@ async fn audit(b: Browser, base: String, outbox: PathBuf) {
         b.goto(&url("/password/reset/no-such-link")).await;
         b.wait_for_text("main h1", "This link cannot be used").await;
         audit.check(&b, "link-dead", viewport).await;
+
+        b.goto(&url("/login")).await;
+        b.fill("#email", &email).await;
+        b.fill("#password", "compiler of compilers").await;
+        b.click(SUBMIT).await;
+        b.wait_for_text("main h1", "Enter your code").await;
+        audit.check(&b, "login-code", viewport).await;
     }
 
     // The longest name and email the server accepts, without a space to
@@ -819,6 +860,74 @@ async fn a_forgotten_password_is_reset_in_chromium_with_the_mail_from_the_smtp_s
             b.wait_for_text("main h1", "This link cannot be used").await;
             let mail = sink.wait_for(3).await;
             assert_eq!(with_subject(&mail, "Your password was changed").len(), 1);
+        })
+        .await;
+    server.stop().await;
+}
+
+#[ignore = "needs Chromium and chromedriver"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_factor_sign_in_in_chromium_with_the_apps_code_and_a_recovery_code() {
+    let tools = chrome::tools();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let driver = ChromeDriver::start(&tools).await;
+    let base = server.base.clone();
+    driver
+        .run(move |b| async move {
+            let url = |path: &str| format!("{base}{path}");
+            register_ada(&b, &base).await;
+            b.goto(&url("/account")).await;
+            open_app_setup(&b, "analytical engine").await;
+            let secret = confirm_app_setup(&b).await;
+            let codes: Vec<String> = b
+                .text("#recovery-codes")
+                .await
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(codes.len(), 10, "{codes:?}");
+
+            let sign_in_up_to_the_code = || async {
+                b.click(LOGOUT_BUTTON).await;
+                b.wait_for_text(".flash", "You have been logged out.").await;
+                b.goto(&url("/login")).await;
+                b.fill("#email", "ada@example.com").await;
+                b.fill("#password", "analytical engine").await;
+                b.click(SUBMIT).await;
+                b.wait_for_text("main h1", "Enter your code").await;
+                assert_eq!(b.path().await, "/login/code");
+            };
+
+            // With the app's code. The code of the step that confirmed
+            // the app is used; the next step's is within the one step of
+            // drift a phone's clock may have.
+            sign_in_up_to_the_code().await;
+            b.goto(&url("/secrets")).await;
+            b.wait_for_text("main h1", "Log in").await;
+            b.goto(&url("/login/code")).await;
+            b.wait_for_text("main h1", "Enter your code").await;
+            let next_step = OffsetDateTime::now_utc() + auth_core::time::Duration::seconds(30);
+            b.fill("#code", &secret.code_at(next_step)).await;
+            b.click(SUBMIT).await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+
+            // With a recovery code, which then is used up.
+            sign_in_up_to_the_code().await;
+            b.fill("#code", &codes[3]).await;
+            b.click(SUBMIT).await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+            sign_in_up_to_the_code().await;
+            b.fill("#code", &codes[3]).await;
+            b.click(SUBMIT).await;
+            b.wait_for_text("#code-error", "That code is not right")
+                .await;
+            b.fill("#code", &codes[4]).await;
+            b.click(SUBMIT).await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+            b.goto(&url("/account")).await;
+            b.wait_for_text("#two-factor + p", "8 recovery codes left")
+                .await;
         })
         .await;
     server.stop().await;
