@@ -170,6 +170,15 @@ impl<S: AuthStore> AuthService<S> {
             (MailKind::PasswordChanged, Some(user), _) => {
                 Some(mail(user.email.clone(), user, Message::PasswordChanged))
             }
+            (MailKind::SecondFactorChanged, Some(user), _) => {
+                let on = self.has_second_factor(user.id).await?;
+                let recovery_codes = store.count_recovery_codes(user.id).await?;
+                Some(mail(
+                    user.email.clone(),
+                    user,
+                    Message::SecondFactorChanged { on, recovery_codes },
+                ))
+            }
             (MailKind::EmailChanged, Some(user), Some(old)) => {
                 let new_email = user.email.clone();
                 Some(mail(old, user, Message::EmailChanged { new_email }))

@@ -102,16 +102,20 @@ pub enum MailKind {
     PasswordChanged,
     /// A notice, to the old address, that the address changed.
     EmailChanged,
+    /// A notice that two-factor sign-in was turned on or off, or its
+    /// recovery codes replaced.
+    SecondFactorChanged,
 }
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [MailKind; 5] = [
+    pub const ALL: [MailKind; 6] = [
         Self::PasswordReset,
         Self::ConfirmEmail,
         Self::ConfirmNewEmail,
         Self::PasswordChanged,
         Self::EmailChanged,
+        Self::SecondFactorChanged,
     ];
 
     /// The stable name a store keeps.
@@ -122,6 +126,7 @@ impl MailKind {
             Self::ConfirmNewEmail => "confirm_new_email",
             Self::PasswordChanged => "password_changed",
             Self::EmailChanged => "email_changed",
+            Self::SecondFactorChanged => "second_factor_changed",
         }
     }
 
@@ -180,6 +185,14 @@ pub enum Message {
         /// The account's new address.
         new_email: Email,
     },
+    /// "Your two-factor sign-in changed": how it is now (worked out when
+    /// the mail is sent), and what to do if it was not them.
+    SecondFactorChanged {
+        /// Whether sign-in asks for an authenticator app's code now.
+        on: bool,
+        /// Unused recovery codes now.
+        recovery_codes: u32,
+    },
 }
 
 impl Message {
@@ -191,6 +204,7 @@ impl Message {
             Self::ConfirmNewEmail { .. } => MailKind::ConfirmNewEmail,
             Self::PasswordChanged => MailKind::PasswordChanged,
             Self::EmailChanged { .. } => MailKind::EmailChanged,
+            Self::SecondFactorChanged { .. } => MailKind::SecondFactorChanged,
         }
     }
 }

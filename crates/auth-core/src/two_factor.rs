@@ -6,10 +6,10 @@ use time::Duration;
 
 use crate::service::{Counter, OnSuccess};
 use crate::{
-    Actor, AuthError, AuthService, AuthStore, ClientInfo, Enrolled, EventKind, NewPendingSignIn,
-    PendingSignIn, PendingSignInRecord, RecoveryCode, SecondFactorError, SessionLength,
-    SessionToken, SignIn, SignInToken, ThrottleKey, TokenDigest, TotpSecret, User, UserId,
-    RECOVERY_CODE_COUNT,
+    Actor, AuthError, AuthService, AuthStore, ClientInfo, Enrolled, EventKind, MailKind,
+    NewPendingSignIn, PendingSignIn, PendingSignInRecord, RecoveryCode, SecondFactorError,
+    SessionLength, SessionToken, SignIn, SignInToken, ThrottleKey, TokenDigest, TotpSecret, User,
+    UserId, RECOVERY_CODE_COUNT,
 };
 
 /// How long the second step of a sign-in may wait after the password.
@@ -245,13 +245,16 @@ impl<S: AuthStore> AuthService<S> {
             &client.into(),
         )
         .await?;
+        self.queue_mail(MailKind::SecondFactorChanged, Some(user), None)
+            .await?;
         Ok(Enrolled {
             recovery_codes: codes,
         })
     }
 
     /// Turns the authenticator app off for the session's account, after
-    /// checking its password again; its recovery codes go with it.
+    /// checking its password again; its recovery codes go with it. Like
+    /// every change to the second factor, the owner is told by mail.
     pub async fn disable_totp(
         &self,
         session: &SessionToken,
@@ -265,6 +268,8 @@ impl<S: AuthStore> AuthService<S> {
         }
         self.store().remove_totp(user.id).await?;
         self.record(user.id, EventKind::TotpDisabled, Actor::Owner, &client)
+            .await?;
+        self.queue_mail(MailKind::SecondFactorChanged, Some(&user), None)
             .await
     }
 
@@ -292,6 +297,8 @@ impl<S: AuthStore> AuthService<S> {
             &client,
         )
         .await?;
+        self.queue_mail(MailKind::SecondFactorChanged, Some(&user), None)
+            .await?;
         Ok(codes)
     }
 
@@ -309,6 +316,10 @@ impl<S: AuthStore> AuthService<S> {
         }
         self.record_by(user, EventKind::SecondFactorReset, actor)
             .await?;
+        if let Some(account) = self.find_user(user).await? {
+            self.queue_mail(MailKind::SecondFactorChanged, Some(&account), None)
+                .await?;
+        }
         Ok(true)
     }
 }

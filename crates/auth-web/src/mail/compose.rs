@@ -44,6 +44,10 @@ struct MailView<'a> {
     valid_for: Option<String>,
     /// The new address, for a notice of an address change.
     new_email: Option<&'a str>,
+    /// For a notice of a second-factor change: whether it is on now, and
+    /// the recovery codes left.
+    two_factor_on: Option<bool>,
+    recovery_codes: u32,
     /// Where to reset the password, for "if it was not you".
     forgot: String,
 }
@@ -84,11 +88,16 @@ impl MailTemplates {
             ),
             Message::PasswordChanged => ("Your password was changed", None, None),
             Message::EmailChanged { .. } => ("Your email address was changed", None, None),
+            Message::SecondFactorChanged { .. } => ("Your two-factor sign-in changed", None, None),
             _ => ("A message about your account", None, None),
         };
         let new_email = match &mail.message {
             Message::EmailChanged { new_email } => Some(new_email.as_str()),
             _ => None,
+        };
+        let (two_factor_on, recovery_codes) = match &mail.message {
+            Message::SecondFactorChanged { on, recovery_codes } => (Some(*on), *recovery_codes),
+            _ => (None, 0),
         };
         let view = MailView {
             name: mail.name.as_str(),
@@ -97,6 +106,8 @@ impl MailTemplates {
             link: link.map(|path| format!("{site}{path}")),
             valid_for: valid_for.map(in_words),
             new_email,
+            two_factor_on,
+            recovery_codes,
             forgot: format!("{site}{}", recovery::forgot_path()),
         };
         let kind = mail.message.kind();

@@ -6,7 +6,7 @@ use auth_core::time::Duration;
 use auth_core::{Clock, TotpSecret};
 use rocket::http::Status;
 
-use crate::common::{location, logged_in, TestApp};
+use crate::common::{location, logged_in, with_subject, TestApp};
 
 const RIGHT: &str = "analytical engine";
 
@@ -218,6 +218,9 @@ async fn a_code_page_without_a_pending_sign_in_sends_to_the_login() {
 #[tokio::test]
 async fn turning_it_off_needs_the_password() {
     let (app, _, _) = enrolled().await;
+    // The notice of the enrolment went out (it tells the state as it is
+    // when sent).
+    app.mail(2).await;
     let wrong = app
         .post(
             "/account/two-factor/off",
@@ -234,5 +237,18 @@ async fn turning_it_off_needs_the_password() {
         )
         .await;
     assert_eq!(location(&off), Some("/account#two-factor"));
+    drop(off);
     assert_eq!(password_again(&app).await.as_deref(), Some("/secrets"));
+    // The owner was told of both changes: the confirmation, then two
+    // notices.
+    let mail = app.mail(3).await;
+    // As the text part reads, quoted-printable soft line breaks undone.
+    let notices: Vec<String> = with_subject(&mail, "Your two-factor sign-in changed")
+        .iter()
+        .map(|m| m.replace("=\r\n", "").replace("=\n", ""))
+        .collect();
+    assert_eq!(notices.len(), 2, "{mail:#?}");
+    let saying = |text: &str| notices.iter().filter(|m| m.contains(text)).count();
+    assert_eq!(saying("It is off"), 1, "{notices:#?}");
+    assert_eq!(saying("you have 10 recovery codes"), 1, "{notices:#?}");
 }
