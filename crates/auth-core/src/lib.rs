@@ -113,6 +113,57 @@
 //! per address the same way. Determining the client's
 //! address (behind proxies, which headers to believe) is the caller's job.
 //!
+//! # Two-factor sign-in
+//!
+//! An account can add an authenticator app (TOTP, RFC 6238). Sign it in
+//! with [`AuthService::sign_in`]: for an account without an app it returns
+//! the session; for one with an app, only a [`PendingSignIn`] whose
+//! [`SignInToken`] opens nothing but [`AuthService::complete_sign_in`],
+//! which takes the app's code or a [`RecoveryCode`] and issues the session.
+//! The plain [`AuthService::login`] refuses such an account with
+//! [`AuthError::SecondFactorRequired`] rather than skip the factor. Codes
+//! are counted with the account's wrong passwords, before each check; each
+//! time step and each recovery code works once, however many requests
+//! bring it at the same moment.
+//!
+//! ```
+//! # #[cfg(feature = "memory")]
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use auth_core::memory::MemoryStore;
+//! use auth_core::{AuthService, BcryptHasher, ClientInfo, Registration, SessionLength, SignIn};
+//!
+//! let auth = AuthService::builder(MemoryStore::new())
+//!     .hasher(BcryptHasher::new(4)?)
+//!     .build()?;
+//! let ada = Registration { email: "ada@example.com", name: "Ada", password: "analytical engine" };
+//! let issued = auth.register(ada).await?;
+//!
+//! // The account page: the password again, then a new secret to show as a
+//! // QR code of `secret.otpauth_url(..)` and as `secret.base32()`.
+//! let secret = auth.begin_totp(&issued.token, "analytical engine", ClientInfo::default()).await?;
+//! // The first code from the app turns it on; show the recovery codes once.
+//! let code = secret.code_at(auth.now());
+//! let enrolled = auth.confirm_totp(&issued.user, &code, ClientInfo::default()).await?;
+//! assert_eq!(enrolled.recovery_codes.len(), 10);
+//!
+//! // POST /login: the password alone issues no session...
+//! let client = ClientInfo::default();
+//! let SignIn::SecondFactor(pending) = auth
+//!     .sign_in("ada@example.com", "analytical engine", client.clone(), SessionLength::Browser)
+//!     .await?
+//! else {
+//!     unreachable!("the account has an app")
+//! };
+//! // ...keep `pending.token.expose_secret()` in a short-lived cookie, and
+//! // POST /login/code: the app's code (here a recovery code, since the
+//! // app's current code was just used to turn it on).
+//! let recovery = enrolled.recovery_codes[0].expose_secret();
+//! let session = auth.complete_sign_in(&pending.token, recovery, client).await?;
+//! assert!(auth.authenticate(&session.token).await?.is_some());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
 //! # Operators, history and imports
 //!
 //! The operator's side works on the same service: [`AuthService::accounts`]

@@ -19,7 +19,8 @@
 //! The rules it checks are those written on the store traits
 //! ([`UserStore`], [`SessionStore`], [`ThrottleStore`],
 //! [`LinkTokenStore`](auth_core::LinkTokenStore),
-//! [`MailStore`](auth_core::MailStore)); each check prints
+//! [`MailStore`](auth_core::MailStore),
+//! [`SecondFactorStore`](auth_core::SecondFactorStore)); each check prints
 //! its name to stderr before it starts, and every assertion says what it
 //! expected.
 
