@@ -1,5 +1,6 @@
-//! auth-core and auth-store in an axum service: register, log in, log out,
-//! and a page only a logged-in user sees. `main.rs` reads the environment and
+//! auth-core and auth-store in an axum service: register, log in (with an
+//! authenticator app's code when the account has one), log out, turn on
+//! two-factor sign-in, and a page only a logged-in user sees. `main.rs` reads the environment and
 //! calls [`app`] and [`serve`]; the end-to-end test calls them too.
 
 use std::error::Error;
@@ -7,7 +8,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use auth_core::{
-    AuthError, AuthService, BcryptHasher, IssuedSession, Registration, SessionLength, SessionToken,
+    AuthError, AuthService, BcryptHasher, ClientInfo, IssuedSession, Registration,
+    SecondFactorError, SessionLength, SessionToken, SignIn, SignInToken,
 };
 use auth_store::{PoolOptions, Store};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
@@ -53,6 +55,12 @@ pub async fn app(config: &Config) -> Result<Router, Box<dyn Error + Send + Sync>
             get(|| async { register_form("", "", &[]) }).post(register),
         )
         .route("/login", get(|| async { login_form("", &[]) }).post(login))
+        .route(
+            "/login/code",
+            get(|| async { code_form(&[]) }).post(login_code),
+        )
+        .route("/two-factor", post(begin_two_factor))
+        .route("/two-factor/confirm", post(confirm_two_factor))
         .route("/logout", post(logout))
         .route("/protected", get(protected))
         .layer(middleware::from_fn(refuse_cross_site_posts))
@@ -137,9 +145,24 @@ impl SessionCookie {
     }
 }
 
-/// The logged-in user. A handler that takes it as an argument only runs for
-/// a live session; anyone else is sent to the login page.
-struct CurrentUser(auth_core::User);
+/// The cookie that holds a sign-in waiting for its second factor: the
+/// [`SignInToken`] opens no page, only `POST /login/code`, for five minutes.
+const PENDING_COOKIE: &str = "pending_sign_in";
+
+fn pending_cookie(value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((PENDING_COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/login/code")
+        .secure(secure)
+        .max_age(auth_core::SIGN_IN_STEP_VALID_FOR)
+        .build()
+}
+
+/// The logged-in user, and the session's token (for the actions that ask
+/// for the password again). A handler that takes it as an argument only
+/// runs for a live session; anyone else is sent to the login page.
+struct CurrentUser(auth_core::User, SessionToken);
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Response;
@@ -150,7 +173,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Err(Redirect::to("/login").into_response());
         };
         match state.auth.authenticate(&token).await {
-            Ok(Some(session)) => Ok(CurrentUser(session.user)),
+            Ok(Some(session)) => Ok(CurrentUser(session.user, token)),
             // Expired, or logged out elsewhere: drop the dead cookie too.
             Ok(None) => Err((state.cookie.clear(jar), Redirect::to("/login")).into_response()),
             Err(error) => Err(AppError(error).into_response()),
@@ -276,15 +299,135 @@ async fn login(
 ) -> Result<Response, AppError> {
     // Failed logins are throttled per account and per client address. Behind
     // a reverse proxy, take the address from the header your proxy sets.
+    // An account with an authenticator app gets no session yet: only a
+    // pending sign-in, completed at /login/code.
     let result = state
         .auth
-        .login_from(&form.email, &form.password, Some(client.ip()))
+        .sign_in(
+            &form.email,
+            &form.password,
+            Some(client.ip()),
+            SessionLength::Browser,
+        )
         .await;
     match result {
-        Ok(issued) => Ok(logged_in(&state, jar, &issued)),
+        Ok(SignIn::Complete(issued)) => Ok(logged_in(&state, jar, &issued)),
+        Ok(SignIn::SecondFactor(pending)) => {
+            let cookie = pending_cookie(
+                pending.token.expose_secret().to_owned(),
+                state.cookie.secure,
+            );
+            Ok((jar.add(cookie), Redirect::to("/login/code")).into_response())
+        }
         Err(error) => {
             let (status, messages) = form_errors(error)?;
             Ok((status, login_form(&form.email, &messages)).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    code: String,
+}
+
+/// The second step: the app's code or a recovery code. Wrong codes count
+/// with the account's wrong passwords.
+async fn login_code(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let pending = jar
+        .get(PENDING_COOKIE)
+        .and_then(|cookie| SignInToken::parse(cookie.value()));
+    let Some(pending) = pending else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let client = ClientInfo::new(Some(client.ip()), None);
+    match state
+        .auth
+        .complete_sign_in(&pending, &form.code, client)
+        .await
+    {
+        Ok(issued) => {
+            let jar = jar.remove(pending_cookie(String::new(), state.cookie.secure));
+            Ok(logged_in(&state, jar, &issued))
+        }
+        Err(AuthError::SecondFactor(SecondFactorError::SignInExpired)) => {
+            Ok(Redirect::to("/login").into_response())
+        }
+        Err(AuthError::InvalidCredentials) => {
+            let messages = ["That code is not right.".to_owned()];
+            Ok((StatusCode::UNAUTHORIZED, code_form(&messages)).into_response())
+        }
+        Err(error) => Err(AppError(error)),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    password: String,
+}
+
+/// Turning on an authenticator app, after the password: the secret to type
+/// into the app (a real site also shows `secret.otpauth_url(..)` as a QR
+/// code) and the form for its first code.
+async fn begin_two_factor(
+    State(state): State<AppState>,
+    CurrentUser(_, token): CurrentUser,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    match state
+        .auth
+        .begin_totp(&token, &form.password, ClientInfo::default())
+        .await
+    {
+        Ok(secret) => {
+            let body = format!(
+                r#"<p>Add this secret to your authenticator app: <code id="secret">{}</code></p>
+<form method="post" action="/two-factor/confirm"><label>Code <input name="code" autocomplete="one-time-code" required></label><button>Turn on</button></form>"#,
+                secret.base32()
+            );
+            Ok(page("Set up your app", &body).into_response())
+        }
+        Err(error) => {
+            let (status, messages) = form_errors(error)?;
+            Ok((status, page("Set up your app", &error_list(&messages))).into_response())
+        }
+    }
+}
+
+/// The app's first code turns it on; the recovery codes are shown once.
+async fn confirm_two_factor(
+    State(state): State<AppState>,
+    CurrentUser(user, _): CurrentUser,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    match state
+        .auth
+        .confirm_totp(&user, &form.code, ClientInfo::default())
+        .await
+    {
+        Ok(enrolled) => {
+            let codes: String = enrolled
+                .recovery_codes
+                .iter()
+                .map(|code| format!("<li><code>{}</code></li>", code.expose_secret()))
+                .collect();
+            let body = format!(
+                r#"<p>Keep these recovery codes safe; each works once.</p><ul id="codes">{codes}</ul>"#
+            );
+            Ok((
+                [(header::CACHE_CONTROL, "no-store")],
+                page("Two-factor sign-in is on", &body),
+            )
+                .into_response())
+        }
+        Err(error) => {
+            let (status, messages) = form_errors(error)?;
+            Ok((status, page("Set up your app", &error_list(&messages))).into_response())
         }
     }
 }
@@ -309,9 +452,9 @@ async fn logout(
     Ok((state.cookie.clear(jar), Redirect::to("/")).into_response())
 }
 
-async fn protected(CurrentUser(user): CurrentUser) -> impl IntoResponse {
+async fn protected(CurrentUser(user, _): CurrentUser) -> impl IntoResponse {
     let body = format!(
-        "<p>Hello, {}! You are logged in as {}.</p>{LOGOUT_BUTTON}",
+        "<p>Hello, {}! You are logged in as {}.</p>{TWO_FACTOR_FORM}{LOGOUT_BUTTON}",
         escape(user.name.as_str()),
         escape(user.email.as_str()),
     );
@@ -325,6 +468,18 @@ async fn protected(CurrentUser(user): CurrentUser) -> impl IntoResponse {
 async fn home() -> Html<String> {
     let links = r#"<ul><li><a href="/register">Register</a></li><li><a href="/login">Log in</a></li><li><a href="/protected">Protected page</a></li></ul>"#;
     page("auth-core on axum", &format!("{links}{LOGOUT_BUTTON}"))
+}
+
+const TWO_FACTOR_FORM: &str = r#"<form method="post" action="/two-factor"><label>Password <input name="password" type="password" autocomplete="current-password" required></label><button>Set up an authenticator app</button></form>"#;
+
+fn code_form(messages: &[String]) -> Html<String> {
+    let body = format!(
+        r#"{}<form method="post" action="/login/code">
+<label>Code from your app, or a recovery code <input name="code" autocomplete="one-time-code" required></label>
+<button>Sign in</button></form>"#,
+        error_list(messages),
+    );
+    page("Enter your code", &body)
 }
 
 const LOGOUT_BUTTON: &str =

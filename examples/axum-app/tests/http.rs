@@ -239,3 +239,62 @@ async fn cross_site_posts_are_refused() {
     assert_eq!(own.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&own), "/protected");
 }
+
+#[tokio::test]
+async fn two_factor_sign_in_needs_the_code_after_the_password() {
+    let server = Server::start().await;
+    let ada = browser();
+    register(&ada, &server, "Ada").await;
+    let begun = ada
+        .post(server.url("/two-factor"))
+        .form(&[("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(begun.status(), StatusCode::OK);
+    let html = begun.text().await.unwrap();
+    let start = html.find("id=\"secret\">").unwrap() + "id=\"secret\">".len();
+    let secret = &html[start..start + html[start..].find('<').unwrap()];
+    let secret = auth_core::TotpSecret::from_base32(secret).unwrap();
+    let code = secret.code_at(auth_core::time::OffsetDateTime::now_utc());
+    let confirmed = ada
+        .post(server.url("/two-factor/confirm"))
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let html = confirmed.text().await.unwrap();
+    let recovery: Vec<&str> = html
+        .split("<li><code>")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+
+    let phone = browser();
+    let answer = login(&phone, &server, EMAIL, PASSWORD).await;
+    assert_eq!(location(&answer), "/login/code");
+    let closed = phone.get(server.url("/protected")).send().await.unwrap();
+    assert_eq!(
+        closed.status(),
+        StatusCode::SEE_OTHER,
+        "the password alone opens nothing"
+    );
+    let wrong = phone
+        .post(server.url("/login/code"))
+        .form(&[("code", "000000")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let right = phone
+        .post(server.url("/login/code"))
+        .form(&[("code", recovery[0])])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&right), "/protected");
+    let open = phone.get(server.url("/protected")).send().await.unwrap();
+    assert_eq!(open.status(), StatusCode::OK);
+}
