@@ -139,3 +139,36 @@ async fn simultaneous_reset_requests_for_one_address_mail_no_more_than_the_limit
     assert_eq!(mails(), 6);
     server.stop().await;
 }
+
+/// Wrong codes for one pending sign-in sent at the same moment: each is
+/// counted with the account's logins before its check, so no more than the
+/// limit (5) are checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_wrong_codes_get_no_more_checks_than_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let ada = browser(Arc::new(Jar::default()));
+    support::register(&ada, &server, "ada@example.com", "Ada", "analytical engine").await;
+    support::enrol_over_http(&ada, &server, "analytical engine").await;
+
+    let jar = Arc::new(Jar::default());
+    let phone = support::browser_no_redirects(jar.clone());
+    let answer = support::login(&phone, &server, "ada@example.com", "analytical engine").await;
+    assert_eq!(answer.headers()["location"], "/login/code");
+    let (_, form) = support::page(&phone, &server.url("/login/code")).await;
+    let fields = [
+        ("code", "000000".to_owned()),
+        ("csrf_token", test_support::csrf(&form)),
+    ];
+    let statuses = support::post_at_once_as(&jar, &[&server], "/login/code", 20, &fields).await;
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!(
+        (
+            count(StatusCode::UNAUTHORIZED),
+            count(StatusCode::TOO_MANY_REQUESTS)
+        ),
+        (5, 15),
+        "{statuses:?}"
+    );
+    server.stop().await;
+}

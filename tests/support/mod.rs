@@ -346,3 +346,69 @@ pub fn registration_outcomes(statuses: &[StatusCode]) -> (usize, usize) {
         .count();
     (created, statuses.len() - created)
 }
+
+/// Turns on two-factor sign-in for `client`'s account through the account
+/// page, as its owner would (the secret read off the set-up page); returns
+/// the secret and the recovery codes.
+pub async fn enrol_over_http(
+    client: &Client,
+    server: &Server,
+    password: &str,
+) -> (auth_core::TotpSecret, Vec<String>) {
+    let begun = submit(
+        client,
+        &server.url("/account"),
+        &server.url("/account/two-factor"),
+        &[("two_factor_password", password)],
+    )
+    .await;
+    let setup = begun.text().await.expect("the set-up page");
+    let marker = "id=\"totp-secret\">";
+    let start = setup.find(marker).expect("the secret is on the page") + marker.len();
+    let end = start + setup[start..].find('<').expect("the secret ends");
+    let secret = auth_core::TotpSecret::from_base32(&setup[start..end]).expect("base32");
+    let code = secret.code_at(auth_core::time::OffsetDateTime::now_utc());
+    let confirmed = submit(
+        client,
+        &server.url("/account/two-factor/setup"),
+        &server.url("/account/two-factor/confirm"),
+        &[("code", &code)],
+    )
+    .await;
+    let page = confirmed.text().await.expect("the recovery codes");
+    let codes = page
+        .split("<li><code>")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap_or_default().to_owned())
+        .collect();
+    (secret, codes)
+}
+
+/// Posts `fields` (the CSRF token among them) to `path` from one browser's
+/// cookies, `times` at the same moment, spread over `servers` in turn.
+/// Returns the statuses.
+pub async fn post_at_once_as(
+    jar: &Arc<Jar>,
+    servers: &[&Server],
+    path: &str,
+    times: usize,
+    fields: &[(&'static str, String)],
+) -> Vec<StatusCode> {
+    let start = Arc::new(tokio::sync::Barrier::new(times));
+    let posts: Vec<_> = (0..times)
+        .map(|n| {
+            let client = browser_no_redirects(jar.clone());
+            let url = servers[n % servers.len()].url(path);
+            let (form, start) = (fields.to_vec(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                client.post(&url).form(&form).send().await.unwrap().status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for post in posts {
+        statuses.push(post.await.unwrap());
+    }
+    statuses
+}
