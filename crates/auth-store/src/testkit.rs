@@ -1485,6 +1485,26 @@ async fn an_accounts_queued_mail_of_one_kind_can_be_cancelled(store: impl Confor
     );
 }
 
+/// How many of `tasks` simultaneous calls of `use_once` report `true`.
+async fn successes_at_once<F, Fut>(tasks: usize, use_once: F) -> usize
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<bool, StoreError>> + Send + 'static,
+{
+    let attempts: Vec<_> = (0..tasks).map(|_| tokio::spawn(use_once())).collect();
+    let mut succeeded = 0;
+    for attempt in attempts {
+        if attempt
+            .await
+            .expect("task panicked")
+            .expect("the store call")
+        {
+            succeeded += 1;
+        }
+    }
+    succeeded
+}
+
 fn secret(n: u8) -> TotpSecret {
     TotpSecret::from_bytes(vec![n; 20]).expect("20 bytes")
 }
@@ -1564,22 +1584,11 @@ async fn a_totp_step_is_accepted_once_even_at_once(store: impl ConformantStore) 
         !store.use_totp_step(ada.id, 99).await.unwrap(),
         "an earlier step is refused"
     );
-    let attempts: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move { store.use_totp_step(ada.id, 101).await })
-        })
-        .collect();
-    let mut accepted = 0;
-    for attempt in attempts {
-        if attempt
-            .await
-            .expect("task panicked")
-            .expect("use_totp_step")
-        {
-            accepted += 1;
-        }
-    }
+    let accepted = successes_at_once(TASKS, || {
+        let store = store.clone();
+        async move { store.use_totp_step(ada.id, 101).await }
+    })
+    .await;
     assert_eq!(
         accepted, 1,
         "of {TASKS} simultaneous uses of one step exactly one succeeds"
@@ -1606,22 +1615,11 @@ async fn recovery_codes_work_once_even_at_once(store: impl ConformantStore) {
         !store.use_recovery_code(ada.id, &digest(4)).await.unwrap(),
         "another account's code is refused"
     );
-    let attempts: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move { store.use_recovery_code(ada.id, &digest(1)).await })
-        })
-        .collect();
-    let mut accepted = 0;
-    for attempt in attempts {
-        if attempt
-            .await
-            .expect("task panicked")
-            .expect("use_recovery_code")
-        {
-            accepted += 1;
-        }
-    }
+    let accepted = successes_at_once(TASKS, || {
+        let store = store.clone();
+        async move { store.use_recovery_code(ada.id, &digest(1)).await }
+    })
+    .await;
     assert_eq!(
         accepted, 1,
         "of {TASKS} simultaneous uses of one code exactly one succeeds"
@@ -1668,22 +1666,11 @@ async fn pending_sign_ins_are_found_deleted_once_and_purged(store: impl Conforma
         })
     );
     assert_eq!(store.find_pending_sign_in(&digest(3)).await.unwrap(), None);
-    let deletions: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move { store.delete_pending_sign_in(&digest(1)).await })
-        })
-        .collect();
-    let mut deleted = 0;
-    for deletion in deletions {
-        if deletion
-            .await
-            .expect("task panicked")
-            .expect("delete_pending_sign_in")
-        {
-            deleted += 1;
-        }
-    }
+    let deleted = successes_at_once(TASKS, || {
+        let store = store.clone();
+        async move { store.delete_pending_sign_in(&digest(1)).await }
+    })
+    .await;
     assert_eq!(
         deleted, 1,
         "of {TASKS} simultaneous completions exactly one goes on"

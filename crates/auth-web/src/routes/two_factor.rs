@@ -321,19 +321,11 @@ fn codes_page(page: Page<'_>, codes: &[RecoveryCode]) -> Template {
         "Recovery codes for {ISSUER}. Each works once, instead of a code from your app.\n\n{}\n",
         codes.join("\n")
     );
-    let download = format!("data:text/plain;charset=utf-8,{}", percent_encode(&text));
+    let download = format!(
+        "data:text/plain;charset=utf-8,{}",
+        rocket::http::RawStr::new(&text).percent_encode()
+    );
     page.render("recovery_codes", CodesView { codes, download })
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Confirms the app with its first code: from now on sign-in asks for one.
