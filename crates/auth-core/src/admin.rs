@@ -57,7 +57,7 @@ impl<S: AuthStore> AuthService<S> {
             return Ok(false);
         }
         store.delete_user_sessions(id, None).await?;
-        self.drop_outstanding_links(id).await?;
+        self.drop_outstanding_requests(id).await?;
         self.record_by(id, EventKind::Disabled, actor).await?;
         Ok(true)
     }
@@ -116,7 +116,7 @@ impl<S: AuthStore> AuthService<S> {
             return Ok(false);
         }
         store.delete_user_sessions(id, None).await?;
-        self.drop_outstanding_links(id).await?;
+        self.drop_outstanding_requests(id).await?;
         store
             .clear_throttle(&ThrottleKey::account(&user.email))
             .await?;

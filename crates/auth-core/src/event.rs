@@ -45,6 +45,10 @@ pub enum EventKind {
     Disabled,
     /// An operator enabled the account again.
     Enabled,
+    /// An operator deleted the account. The only event kept after it, as
+    /// the operators' record: the account's own history is deleted with it.
+    /// (An owner deleting their own account leaves no event at all.)
+    Deleted,
     /// The owner turned on sign-in with an authenticator app.
     TotpEnabled,
     /// The owner turned off sign-in with an authenticator app.
@@ -58,10 +62,6 @@ pub enum EventKind {
     RecoveryCodesRegenerated,
     /// A sign-in's second step with a wrong code.
     SecondFactorFailed,
-    /// An operator deleted the account. The only event kept after it, as
-    /// the operators' record: the account's own history is deleted with it.
-    /// (An owner deleting their own account leaves no event at all.)
-    Deleted,
 }
 
 impl EventKind {

@@ -305,5 +305,5 @@ pub use store::{
 };
 pub use throttle::{ThrottleKey, ThrottlePolicy, ThrottleState};
 pub use time;
-pub use two_factor::SIGN_IN_STEP_VALID_FOR;
+pub use two_factor::{SIGN_IN_STEP_VALID_FOR, TOTP_SETUP_VALID_FOR};
 pub use user::{User, UserId};

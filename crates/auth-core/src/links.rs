@@ -106,10 +106,14 @@ impl<S: AuthStore> AuthService<S> {
         {
             return Err(AuthError::InvalidLink);
         }
-        self.drop_outstanding_links(user.id).await?;
-        store
-            .clear_throttle(&ThrottleKey::account(&user.email))
-            .await?;
+        self.drop_outstanding_requests(user.id).await?;
+        // Wrong codes stay counted: a reset proves the mailbox, not the
+        // second factor.
+        if !self.has_second_factor(user.id).await? {
+            store
+                .clear_throttle(&ThrottleKey::account(&user.email))
+                .await?;
+        }
         self.record(
             user.id,
             EventKind::PasswordReset,
@@ -235,14 +239,16 @@ impl<S: AuthStore> AuthService<S> {
         Ok(change)
     }
 
-    /// Kills every link mailed to the account and cancels an address change
-    /// not mailed yet: after its password changes (or it is disabled), no
-    /// link asked for before may act on it, least of all an address change
-    /// asked for by someone who knew the old password.
-    pub(crate) async fn drop_outstanding_links(&self, user: UserId) -> Result<(), AuthError> {
+    /// Kills every link mailed to the account, cancels an address change
+    /// not mailed yet and ends sign-ins waiting for their second factor:
+    /// after its password changes (or it is disabled), nothing asked for
+    /// before may act on it, least of all an address change or a sign-in
+    /// begun by someone who knew the old password.
+    pub(crate) async fn drop_outstanding_requests(&self, user: UserId) -> Result<(), AuthError> {
         let store = self.store();
         store.delete_link_tokens(user, None).await?;
         store.cancel_mail(user, MailKind::ConfirmNewEmail).await?;
+        store.delete_user_pending_sign_ins(user).await?;
         Ok(())
     }
 

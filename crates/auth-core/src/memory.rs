@@ -689,7 +689,7 @@ impl SecondFactorStore for MemoryStore {
         &self,
         user: UserId,
         secret: &TotpSecret,
-        _at: OffsetDateTime,
+        at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
         if !state.users.contains_key(&user) {
@@ -706,6 +706,7 @@ impl SecondFactorStore for MemoryStore {
             user,
             TotpRecord {
                 secret: secret.clone(),
+                created_at: whole_seconds(at),
                 enabled_at: None,
                 last_step: None,
             },
@@ -806,6 +807,13 @@ impl SecondFactorStore for MemoryStore {
 
     async fn delete_pending_sign_in(&self, digest: &TokenDigest) -> Result<bool, StoreError> {
         Ok(self.state().pending_sign_ins.remove(digest).is_some())
+    }
+
+    async fn delete_user_pending_sign_ins(&self, user: UserId) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.pending_sign_ins.len();
+        state.pending_sign_ins.retain(|_, p| p.user_id != user);
+        Ok((before - state.pending_sign_ins.len()) as u64)
     }
 
     async fn delete_expired_pending_sign_ins(

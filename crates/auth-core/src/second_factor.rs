@@ -160,7 +160,7 @@ impl fmt::Debug for TotpSecret {
 const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789_";
 
 /// A one-time code that stands in for the authenticator app: ten letters
-/// or digits (50 random bits) in two groups, `k7m2x-qp4rt`. Stores keep
+/// or digits (about 49 random bits) in two groups, `k7m2x-qp4rt`. Stores keep
 /// only its [`RecoveryCode::digest`]; [`RecoveryCode::parse`] accepts it in
 /// any letter case, with or without the dash and spaces.
 ///

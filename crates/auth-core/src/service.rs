@@ -612,14 +612,8 @@ impl<S: AuthStore> AuthService<S> {
         let reserved = self.reserve_attempts(keys, window).await?;
         match self.verify(email, password).await? {
             Verified::User(user) => {
-                let store = &self.inner.store;
                 let second_factor = self.has_second_factor(user.id).await?;
-                for counter in keys {
-                    match (counter.on_success, second_factor) {
-                        (OnSuccess::Clear, false) => store.clear_throttle(&counter.key).await?,
-                        _ => store.release_attempt(&counter.key).await?,
-                    }
-                }
+                self.settle_success(keys, !second_factor).await?;
                 Ok((user, second_factor))
             }
             Verified::Refused(account) => {
@@ -720,6 +714,23 @@ impl<S: AuthStore> AuthService<S> {
             reserved.push(state);
         }
         Ok(reserved)
+    }
+
+    /// After a successful check: gives each key's attempt back, and clears
+    /// the keys that a success clears (the account's) if `clear`.
+    pub(crate) async fn settle_success(
+        &self,
+        keys: &[Counter],
+        clear: bool,
+    ) -> Result<(), AuthError> {
+        let store = &self.inner.store;
+        for counter in keys {
+            match (counter.on_success, clear) {
+                (OnSuccess::Clear, true) => store.clear_throttle(&counter.key).await?,
+                _ => store.release_attempt(&counter.key).await?,
+            }
+        }
+        Ok(())
     }
 
     /// After a failed check: locks each key whose attempt was its window's
@@ -932,7 +943,7 @@ impl<S: AuthStore> AuthService<S> {
             .update_password_hash(user.id, &hash)
             .await?;
         self.revoke_sessions(user.id, Some(token)).await?;
-        self.drop_outstanding_links(user.id).await?;
+        self.drop_outstanding_requests(user.id).await?;
         self.record(user.id, EventKind::PasswordChanged, Actor::Owner, &client)
             .await?;
         self.queue_mail(MailKind::PasswordChanged, Some(&user), None)

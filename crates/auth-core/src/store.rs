@@ -541,6 +541,8 @@ pub trait MailStore: Send + Sync {
 pub struct TotpRecord {
     /// The shared secret.
     pub secret: TotpSecret,
+    /// When it was made (a waiting secret is only good for a while).
+    pub created_at: OffsetDateTime,
     /// When a code from it first confirmed it; `None` while it waits for
     /// that (it is not yet asked for at sign-in).
     pub enabled_at: Option<OffsetDateTime>,
@@ -665,6 +667,13 @@ pub trait SecondFactorStore: Send + Sync {
         &self,
         digest: &TokenDigest,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes `user`'s waiting sign-ins (their password changed, or the
+    /// second factor went). Returns how many.
+    fn delete_user_pending_sign_ins(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes every waiting sign-in that expired by `now`. Returns how
     /// many.

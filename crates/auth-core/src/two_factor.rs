@@ -4,7 +4,6 @@
 
 use time::Duration;
 
-use crate::service::{Counter, OnSuccess};
 use crate::{
     Actor, AuthError, AuthService, AuthStore, ClientInfo, Enrolled, EventKind, MailKind,
     NewPendingSignIn, PendingSignIn, PendingSignInRecord, RecoveryCode, SecondFactorError,
@@ -14,6 +13,10 @@ use crate::{
 
 /// How long the second step of a sign-in may wait after the password.
 pub const SIGN_IN_STEP_VALID_FOR: Duration = Duration::minutes(5);
+
+/// How long a new authenticator app's secret waits for its first code after
+/// the password was entered to begin the set-up.
+pub const TOTP_SETUP_VALID_FOR: Duration = Duration::minutes(10);
 
 impl<S: AuthStore> AuthService<S> {
     /// Checks an email and password like [`AuthService::login_with`]; for
@@ -99,14 +102,18 @@ impl<S: AuthStore> AuthService<S> {
         let client = client.into();
         let (record, user) = self.live_pending(token).await?;
         let store = self.store();
-        let policy = self.throttle_policy();
-        let mut keys = vec![Counter {
-            key: ThrottleKey::account(&user.email),
-            limit: policy.account_limit,
-            on_success: OnSuccess::Clear,
-        }];
-        keys.extend(self.login_keys(None, client.addr));
-        let reserved = self.reserve_attempts(&keys, policy.window).await?;
+        if !self.has_second_factor(user.id).await? {
+            // Turned off or reset meanwhile: start again with the password.
+            store.delete_pending_sign_in(&token.digest()).await?;
+            return Err(SecondFactorError::SignInExpired.into());
+        }
+        if code.trim().is_empty() {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let keys = self.login_keys(Some(&user.email), client.addr);
+        let reserved = self
+            .reserve_attempts(&keys, self.throttle_policy().window)
+            .await?;
         let Some(factor) = self.use_second_factor(&user, code).await? else {
             self.lock_exhausted(&keys, &reserved).await?;
             self.record(
@@ -121,12 +128,7 @@ impl<S: AuthStore> AuthService<S> {
         if !store.delete_pending_sign_in(&token.digest()).await? {
             return Err(SecondFactorError::SignInExpired.into());
         }
-        for counter in &keys {
-            match counter.on_success {
-                OnSuccess::Clear => store.clear_throttle(&counter.key).await?,
-                OnSuccess::Release => store.release_attempt(&counter.key).await?,
-            }
-        }
+        self.settle_success(&keys, true).await?;
         if factor == Factor::RecoveryCode {
             self.record(user.id, EventKind::RecoveryCodeUsed, Actor::Owner, &client)
                 .await?;
@@ -203,13 +205,16 @@ impl<S: AuthStore> AuthService<S> {
         Ok(secret)
     }
 
-    /// The secret waiting for its first code, if one is (to show it again).
+    /// The secret waiting for its first code, if one is (to show it again)
+    /// and it was made less than [`TOTP_SETUP_VALID_FOR`] ago: a set-up
+    /// left half-done is no use to whoever takes over the session later.
     pub async fn waiting_totp(&self, user: UserId) -> Result<Option<TotpSecret>, AuthError> {
+        let since = self.now() - TOTP_SETUP_VALID_FOR;
         Ok(self
             .store()
             .find_totp(user)
             .await?
-            .filter(|totp| totp.enabled_at.is_none())
+            .filter(|totp| totp.enabled_at.is_none() && totp.created_at > since)
             .map(|totp| totp.secret))
     }
 
@@ -266,7 +271,9 @@ impl<S: AuthStore> AuthService<S> {
         if !self.has_second_factor(user.id).await? {
             return Err(SecondFactorError::Off.into());
         }
-        self.store().remove_totp(user.id).await?;
+        let store = self.store();
+        store.remove_totp(user.id).await?;
+        store.delete_user_pending_sign_ins(user.id).await?;
         self.record(user.id, EventKind::TotpDisabled, Actor::Owner, &client)
             .await?;
         self.queue_mail(MailKind::SecondFactorChanged, Some(&user), None)
@@ -308,11 +315,21 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     /// For an operator, when the owner lost the app and the codes: removes
-    /// both, so the password alone signs in again. `false` if the account
-    /// had no second factor.
+    /// both, and lifts a lock that wrong codes put on the account's logins,
+    /// so the password alone signs in again. `false` if the account had no
+    /// second factor on (a set-up left waiting is dropped all the same).
     pub async fn reset_second_factor(&self, user: UserId, actor: Actor) -> Result<bool, AuthError> {
-        if !self.store().remove_totp(user).await? {
+        let store = self.store();
+        let was_on = self.has_second_factor(user).await?;
+        store.remove_totp(user).await?;
+        store.delete_user_pending_sign_ins(user).await?;
+        if !was_on {
             return Ok(false);
+        }
+        if let Some(account) = self.find_user(user).await? {
+            store
+                .clear_throttle(&ThrottleKey::account(&account.email))
+                .await?;
         }
         self.record_by(user, EventKind::SecondFactorReset, actor)
             .await?;

@@ -368,3 +368,79 @@ async fn turning_it_off_needs_the_password_and_an_operator_can_reset_it() {
         .iter()
         .any(|e| e.kind == EventKind::SecondFactorReset));
 }
+
+#[tokio::test]
+async fn a_set_up_left_waiting_expires() {
+    let f = fixture();
+    let issued = f.auth.register(ADA).await.unwrap();
+    let secret = f
+        .auth
+        .begin_totp(&issued.token, ADA.password, ClientInfo::default())
+        .await
+        .unwrap();
+    f.clock.advance(Duration::minutes(10));
+    assert_eq!(f.auth.waiting_totp(issued.user.id).await.unwrap(), None);
+    let late = f
+        .auth
+        .confirm_totp(
+            &issued.user,
+            &secret.code_at(f.clock.now()),
+            ClientInfo::default(),
+        )
+        .await;
+    assert!(
+        matches!(
+            late,
+            Err(AuthError::SecondFactor(SecondFactorError::NothingToConfirm))
+        ),
+        "{late:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_waiting_when_the_factor_goes_ends_without_counting() {
+    let f = fixture();
+    let (issued, secret, _) = enrolled(&f).await;
+    let token = pending(&f).await;
+    assert!(f
+        .auth
+        .reset_second_factor(issued.user.id, Actor::Operator("root".into()))
+        .await
+        .unwrap());
+    let ended = complete(&f, &token, &secret.code_at(f.clock.now())).await;
+    assert!(
+        matches!(
+            ended,
+            Err(AuthError::SecondFactor(SecondFactorError::SignInExpired))
+        ),
+        "{ended:?}"
+    );
+    let events = f.auth.history(issued.user.id, 20).await.unwrap();
+    assert!(!events
+        .iter()
+        .any(|e| e.kind == EventKind::SecondFactorFailed));
+}
+
+#[tokio::test]
+async fn a_password_change_ends_sign_ins_waiting_for_their_code() {
+    let f = fixture();
+    let (issued, secret, _) = enrolled(&f).await;
+    let token = pending(&f).await;
+    f.auth
+        .change_password(
+            &issued.token,
+            ADA.password,
+            "a brand new secret",
+            ClientInfo::default(),
+        )
+        .await
+        .unwrap();
+    let ended = complete(&f, &token, &secret.code_at(f.clock.now())).await;
+    assert!(
+        matches!(
+            ended,
+            Err(AuthError::SecondFactor(SecondFactorError::SignInExpired))
+        ),
+        "{ended:?}"
+    );
+}

@@ -299,6 +299,7 @@ pub(crate) fn stored_email(text: &str) -> Result<Email, StoreError> {
 #[derive(sqlx::FromRow)]
 pub(crate) struct TotpRow {
     secret: Vec<u8>,
+    created_at: i64,
     enabled_at: Option<i64>,
     last_step: Option<i64>,
 }
@@ -310,6 +311,7 @@ impl TryFrom<TotpRow> for TotpRecord {
         Ok(TotpRecord {
             secret: TotpSecret::from_bytes(row.secret)
                 .ok_or_else(|| StoreError::Corrupt("TOTP secret too short".into()))?,
+            created_at: time(row.created_at)?,
             enabled_at: row.enabled_at.map(time).transpose()?,
             last_step: row
                 .last_step

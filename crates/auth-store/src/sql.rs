@@ -229,7 +229,7 @@ pub const UPSERT_TOTP_SECRET: &str = "INSERT INTO totp_secrets \
 
 /// An account's TOTP secret.
 pub const SELECT_TOTP: &str =
-    "SELECT secret, enabled_at, last_step FROM totp_secrets WHERE user_id = $1";
+    "SELECT secret, created_at, enabled_at, last_step FROM totp_secrets WHERE user_id = $1";
 
 /// Enables a waiting TOTP secret with its first accepted step.
 pub const ENABLE_TOTP: &str = "UPDATE totp_secrets SET enabled_at = $2, last_step = $3 \
@@ -267,6 +267,9 @@ pub const SELECT_PENDING_SIGN_IN: &str = "SELECT user_id, remember, created_at, 
 
 /// Ends a waiting sign-in.
 pub const DELETE_PENDING_SIGN_IN: &str = "DELETE FROM pending_sign_ins WHERE token_digest = $1";
+
+/// Deletes an account's waiting sign-ins.
+pub const DELETE_USER_PENDING_SIGN_INS: &str = "DELETE FROM pending_sign_ins WHERE user_id = $1";
 
 /// Deletes waiting sign-ins that expired.
 pub const DELETE_EXPIRED_PENDING_SIGN_INS: &str =

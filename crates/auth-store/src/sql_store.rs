@@ -845,6 +845,15 @@ impl SecondFactorStore for Store {
         Ok(deleted.map_err(classify)? > 0)
     }
 
+    async fn delete_user_pending_sign_ins(&self, user: UserId) -> Result<u64, StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::DELETE_USER_PENDING_SIGN_INS)
+            .bind(user.get())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(classify)
+    }
+
     async fn delete_expired_pending_sign_ins(
         &self,
         now: OffsetDateTime,

@@ -1525,8 +1525,13 @@ async fn a_totp_secret_waits_for_its_first_code_then_is_enabled(store: impl Conf
     );
     let waiting = store.find_totp(ada.id).await.unwrap().unwrap();
     assert_eq!(
-        (waiting.secret, waiting.enabled_at, waiting.last_step),
-        (secret(2), None, None)
+        (
+            waiting.secret,
+            waiting.created_at,
+            waiting.enabled_at,
+            waiting.last_step
+        ),
+        (secret(2), t0(), None, None)
     );
     assert!(
         !store.use_totp_step(ada.id, 5).await.unwrap(),
@@ -1680,6 +1685,20 @@ async fn pending_sign_ins_are_found_deleted_once_and_purged(store: impl Conforma
         1,
         "an expired sign-in is purged"
     );
+    store
+        .create_pending_sign_in(pending(3, soon))
+        .await
+        .unwrap();
+    store
+        .create_pending_sign_in(pending(4, soon))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.delete_user_pending_sign_ins(ada.id).await.unwrap(),
+        2,
+        "an account's waiting sign-ins are deleted together"
+    );
+    assert_eq!(store.find_pending_sign_in(&digest(3)).await.unwrap(), None);
     assert_eq!(store.find_pending_sign_in(&digest(2)).await.unwrap(), None);
 }
 

@@ -255,6 +255,8 @@ fn form_errors(error: AuthError) -> Result<(StatusCode, Vec<String>), AppError> 
         // auth-core returns this for an unknown email and a wrong password
         // alike; one message for both, so the page does not reveal accounts.
         AuthError::InvalidCredentials => one(StatusCode::UNAUTHORIZED, "Wrong email or password."),
+        // Already on, or nothing waiting to confirm (a refreshed form).
+        AuthError::SecondFactor(error) => Ok((StatusCode::CONFLICT, vec![error.to_string()])),
         other => Err(AppError(other)),
     }
 }
@@ -390,7 +392,12 @@ async fn begin_two_factor(
 <form method="post" action="/two-factor/confirm"><label>Code <input name="code" autocomplete="one-time-code" required></label><button>Turn on</button></form>"#,
                 secret.base32()
             );
-            Ok(page("Set up your app", &body).into_response())
+            // The page shows a secret: keep it out of caches.
+            Ok((
+                [(header::CACHE_CONTROL, "no-store")],
+                page("Set up your app", &body),
+            )
+                .into_response())
         }
         Err(error) => {
             let (status, messages) = form_errors(error)?;
@@ -422,6 +429,14 @@ async fn confirm_two_factor(
             Ok((
                 [(header::CACHE_CONTROL, "no-store")],
                 page("Two-factor sign-in is on", &body),
+            )
+                .into_response())
+        }
+        Err(AuthError::InvalidCredentials) => {
+            let messages = ["That code is not right: start the set-up again.".to_owned()];
+            Ok((
+                StatusCode::UNAUTHORIZED,
+                page("Set up your app", &error_list(&messages)),
             )
                 .into_response())
         }

@@ -92,7 +92,7 @@ pub fn form(page: Page<'_>, next: Option<&str>, auth: &State<Auth>) -> Template 
 /// A refused login as a line of its own in the server's log (target
 /// `security`), for alerting: the event and the client's address, never
 /// the email or the password. The account's history has the rest.
-fn security_event(error: &AuthError, client: &Client) {
+pub(crate) fn security_event(error: &AuthError, client: &Client) {
     let address = client
         .0
         .addr

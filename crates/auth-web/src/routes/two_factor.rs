@@ -157,7 +157,10 @@ pub async fn code_submit(
         Err(AuthError::SecondFactor(SecondFactorError::SignInExpired)) => {
             return Ok(Err(start_again(jar, policy)));
         }
-        Err(error) => Refusal::of(error, &CODE)?,
+        Err(error) => {
+            login::security_event(&error, &client);
+            Refusal::of(error, &CODE)?
+        }
     };
     let user = auth.pending_sign_in(&token).await;
     let email = user
@@ -178,7 +181,25 @@ pub struct PasswordForm {
     two_factor_password: TextField,
 }
 
-/// How the account page's two-factor forms word the service's refusals.
+/// The password again, before turning the app off (a form of its own, so
+/// that Enter in the other password field never turns it off).
+#[derive(FromForm)]
+pub struct OffForm {
+    two_factor_off_password: TextField,
+}
+
+/// How the "turn it off" form words the service's refusals.
+const TWO_FACTOR_OFF: FormWording = FormWording {
+    credentials_field: "two_factor_off_password",
+    wrong_credentials: "Your password is not correct.",
+    new_password_field: "two_factor_off_password",
+    blank: None,
+    too_many: "Too many wrong passwords.",
+    paused: "this",
+};
+
+/// How the account page's other two-factor forms word the service's
+/// refusals.
 const TWO_FACTOR_PASSWORD: FormWording = FormWording {
     credentials_field: "two_factor_password",
     wrong_credentials: "Your password is not correct.",
@@ -388,14 +409,14 @@ pub async fn regenerate(
 /// Turns the app off, after the password.
 #[post("/account/two-factor/off", data = "<form>")]
 pub async fn turn_off(
-    form: CsrfForm<PasswordForm>,
+    form: CsrfForm<OffForm>,
     user: CurrentUser,
     client: Client,
     page: Page<'_>,
     auth: &State<Auth>,
 ) -> Result<Reply, AppError> {
     let refusal = match auth
-        .disable_totp(&user.token, &form.0.two_factor_password, &client.0)
+        .disable_totp(&user.token, &form.0.two_factor_off_password, &client.0)
         .await
     {
         Ok(()) => {
@@ -408,7 +429,7 @@ pub async fn turn_off(
                 "Two-factor sign-in is already off.",
             )))
         }
-        Err(error) => Refusal::of(error, &TWO_FACTOR_PASSWORD)?,
+        Err(error) => Refusal::of(error, &TWO_FACTOR_OFF)?,
     };
     refused(refusal, page, &user, auth).await
 }

@@ -225,7 +225,7 @@ async fn turning_it_off_needs_the_password() {
         .post(
             "/account/two-factor/off",
             "/account",
-            &[("two_factor_password", "nope")],
+            &[("two_factor_off_password", "nope")],
         )
         .await;
     assert_eq!(wrong.status(), Status::Unauthorized);
@@ -233,7 +233,7 @@ async fn turning_it_off_needs_the_password() {
         .post(
             "/account/two-factor/off",
             "/account",
-            &[("two_factor_password", RIGHT)],
+            &[("two_factor_off_password", RIGHT)],
         )
         .await;
     assert_eq!(location(&off), Some("/account#two-factor"));
