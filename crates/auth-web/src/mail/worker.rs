@@ -41,10 +41,15 @@ pub fn fairing(settings: MailSettings, templates: Arc<MailTemplates>) -> impl Fa
             let mut shutdown = rocket.shutdown();
             tokio::spawn(async move {
                 loop {
+                    // A round is never cut short: a mail claimed and then
+                    // abandoned would wait out its lease before anyone
+                    // sent it. Shutting down waits for the round.
+                    let busy = deliver(&auth, &mailer).await;
+                    if busy {
+                        continue;
+                    }
                     tokio::select! {
-                        busy = deliver(&auth, &mailer) => if !busy {
-                            auth.wait_for_mail(POLL).await;
-                        },
+                        _ = auth.wait_for_mail(POLL) => {}
                         _ = &mut shutdown => break,
                     }
                 }
