@@ -757,9 +757,17 @@ impl SecondFactorStore for MemoryStore {
         &self,
         user: UserId,
         codes: &[TokenDigest],
-    ) -> Result<(), StoreError> {
-        self.state().recovery_codes.insert(user, codes.to_vec());
-        Ok(())
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if !state
+            .totp
+            .get(&user)
+            .is_some_and(|t| t.enabled_at.is_some())
+        {
+            return Ok(false);
+        }
+        state.recovery_codes.insert(user, codes.to_vec());
+        Ok(true)
     }
 
     async fn use_recovery_code(

@@ -627,12 +627,16 @@ pub trait SecondFactorStore: Send + Sync {
     /// `false` if there was no secret.
     fn remove_totp(&self, user: UserId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Replaces `user`'s recovery codes with `codes`.
+    /// Replaces the recovery codes of `user`'s enabled secret with `codes`,
+    /// in one transaction that first takes the secret's row, so that of
+    /// simultaneous replacements one runs after the other and exactly one
+    /// set remains. `false`, and nothing changes, if the account has no
+    /// enabled secret (it was turned off meanwhile).
     fn replace_recovery_codes(
         &self,
         user: UserId,
         codes: &[TokenDigest],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Uses up the recovery code with `digest` of `user`: `true` for
     /// exactly one of any number of simultaneous calls with one code.

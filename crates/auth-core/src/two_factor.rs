@@ -294,9 +294,13 @@ impl<S: AuthStore> AuthService<S> {
             return Err(SecondFactorError::Off.into());
         }
         let (codes, digests) = new_recovery_codes()?;
-        self.store()
+        if !self
+            .store()
             .replace_recovery_codes(user.id, &digests)
-            .await?;
+            .await?
+        {
+            return Err(SecondFactorError::Off.into());
+        }
         self.record(
             user.id,
             EventKind::RecoveryCodesRegenerated,

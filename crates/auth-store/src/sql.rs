@@ -240,6 +240,13 @@ pub const ENABLE_TOTP: &str = "UPDATE totp_secrets SET enabled_at = $2, last_ste
 pub const USE_TOTP_STEP: &str = "UPDATE totp_secrets SET last_step = $2 \
      WHERE user_id = $1 AND enabled_at IS NOT NULL AND (last_step IS NULL OR last_step < $2)";
 
+/// Takes an enabled TOTP secret's row for the rest of the transaction (a
+/// write that changes nothing: PostgreSQL locks the row, SQLite the
+/// database), so that replacements of its recovery codes run one after
+/// the other.
+pub const LOCK_ENABLED_TOTP: &str = "UPDATE totp_secrets SET last_step = last_step \
+     WHERE user_id = $1 AND enabled_at IS NOT NULL";
+
 /// Deletes an account's TOTP secret.
 pub const DELETE_TOTP: &str = "DELETE FROM totp_secrets WHERE user_id = $1";
 

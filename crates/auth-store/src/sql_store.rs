@@ -759,17 +759,19 @@ impl SecondFactorStore for Store {
     async fn remove_totp(&self, user: UserId) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(classify)?;
-            sqlx::query(sql::DELETE_RECOVERY_CODES)
-                .bind(user.get())
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
+            // The secret first: a replacement of the codes holding its row
+            // finishes before this goes on, and one after finds no row.
             let removed = sqlx::query(sql::DELETE_TOTP)
                 .bind(user.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(classify)?
                 .rows_affected();
+            sqlx::query(sql::DELETE_RECOVERY_CODES)
+                .bind(user.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
             tx.commit().await.map_err(classify)?;
             Ok(removed > 0)
         })
@@ -779,11 +781,21 @@ impl SecondFactorStore for Store {
         &self,
         user: UserId,
         codes: &[TokenDigest],
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(classify)?;
+            let enabled = sqlx::query(sql::LOCK_ENABLED_TOTP)
+                .bind(user.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+            if enabled == 0 {
+                return Ok(false);
+            }
             replace_codes!(tx, user, codes);
-            tx.commit().await.map_err(classify)
+            tx.commit().await.map_err(classify)?;
+            Ok(true)
         })
     }
 

@@ -1608,14 +1608,20 @@ async fn recovery_codes_work_once_even_at_once(store: impl ConformantStore) {
     const TASKS: usize = 20;
     let ada = create(&store, "ada@example.com", "Ada").await;
     let bob = create(&store, "bob@example.com", "Bob").await;
-    store
-        .replace_recovery_codes(ada.id, &[digest(1), digest(2), digest(3)])
-        .await
-        .unwrap();
-    store
-        .replace_recovery_codes(bob.id, &[digest(4)])
-        .await
-        .unwrap();
+    assert!(
+        !store
+            .replace_recovery_codes(ada.id, &[digest(9)])
+            .await
+            .unwrap(),
+        "no codes for an account without an enabled secret"
+    );
+    for (user, codes) in [
+        (ada.id, vec![digest(1), digest(2), digest(3)]),
+        (bob.id, vec![digest(4)]),
+    ] {
+        store.set_totp_secret(user, &secret(1), t0()).await.unwrap();
+        store.enable_totp(user, 1, &codes, t0()).await.unwrap();
+    }
     assert!(
         !store.use_recovery_code(ada.id, &digest(4)).await.unwrap(),
         "another account's code is refused"
@@ -1630,16 +1636,34 @@ async fn recovery_codes_work_once_even_at_once(store: impl ConformantStore) {
         "of {TASKS} simultaneous uses of one code exactly one succeeds"
     );
     assert_eq!(store.count_recovery_codes(ada.id).await.unwrap(), 2);
-    store
+    assert!(store
         .replace_recovery_codes(ada.id, &[digest(5)])
         .await
-        .unwrap();
+        .unwrap());
     assert!(
         !store.use_recovery_code(ada.id, &digest(2)).await.unwrap(),
         "new codes replace every old one"
     );
     assert_eq!(store.count_recovery_codes(ada.id).await.unwrap(), 1);
     assert_eq!(store.count_recovery_codes(bob.id).await.unwrap(), 1);
+
+    // Replacements at the same moment, each with two codes of its own:
+    // one set remains whole, with nothing of the others.
+    let replacements: Vec<_> = (0..10u8)
+        .map(|n| {
+            let store = store.clone();
+            let codes = [digest(100 + 2 * n), digest(101 + 2 * n)];
+            tokio::spawn(async move { store.replace_recovery_codes(ada.id, &codes).await })
+        })
+        .collect();
+    for replacement in replacements {
+        assert!(replacement.await.expect("task panicked").expect("replace"));
+    }
+    assert_eq!(
+        store.count_recovery_codes(ada.id).await.unwrap(),
+        2,
+        "simultaneous replacements leave exactly one set"
+    );
 }
 
 async fn pending_sign_ins_are_found_deleted_once_and_purged(store: impl ConformantStore) {
