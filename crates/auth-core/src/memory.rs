@@ -759,11 +759,7 @@ impl SecondFactorStore for MemoryStore {
         codes: &[TokenDigest],
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
-        if !state
-            .totp
-            .get(&user)
-            .is_some_and(|t| t.enabled_at.is_some())
-        {
+        if state.totp.get(&user).is_none_or(|t| t.enabled_at.is_none()) {
             return Ok(false);
         }
         state.recovery_codes.insert(user, codes.to_vec());
