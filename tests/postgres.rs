@@ -642,3 +642,25 @@ async fn simultaneous_wrong_codes_across_instances_get_no_more_checks_than_the_l
     );
     stop([a, b], schema).await;
 }
+
+/// Reset requests for one address sent at the same moment to two
+/// instances: the limit per recipient (5) holds across both.
+#[ignore = "needs AUTH_TEST_POSTGRES_URL"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_reset_requests_across_instances_stop_at_the_limit() {
+    let (schema, a, b, _dir) = ada_on_two_instances().await;
+    let statuses = support::post_at_once(&[&a, &b], "/password/forgot", 12, |_| {
+        vec![("email", "ada@example.com".to_owned())]
+    })
+    .await;
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!(
+        (
+            count(StatusCode::SEE_OTHER),
+            count(StatusCode::TOO_MANY_REQUESTS)
+        ),
+        (5, 7),
+        "{statuses:?}"
+    );
+    stop([a, b], schema).await;
+}
