@@ -231,7 +231,7 @@ async fn enrol(client: &Client, base: &str) {
 }
 
 async fn resetting_two_factor_lets_the_password_alone_sign_in(site: Site) {
-    let (_server, base) = site.serve();
+    let (server, base) = site.serve();
     let ada = browser();
     register_ada(&ada, &base).await;
     let none = site.ok(&["users", "reset-2fa", "ada@example.com"], "");
@@ -259,6 +259,9 @@ async fn resetting_two_factor_lets_the_password_alone_sign_in(site: Site) {
         .filter_map(|e| e["kind"].as_str())
         .collect();
     assert!(kinds.contains(&"second_factor_reset"), "{kinds:?}");
+    // The server first: its mail worker's queries would deadlock with
+    // dropping the schema under them.
+    drop(server);
     site.finish().await;
 }
 
@@ -380,7 +383,7 @@ async fn an_account_created_is_listed_at_once_by_a_new_process(site: Site) {
 }
 
 async fn disabling_ends_a_live_session_and_refuses_the_right_password(site: Site) {
-    let (_server, base) = site.serve();
+    let (server, base) = site.serve();
     let ada = browser();
     let (status, _) = register_ada(&ada, &base).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -436,11 +439,14 @@ async fn disabling_ends_a_live_session_and_refuses_the_right_password(site: Site
     assert_eq!(shown["disabled_at"], Value::Null);
     assert!(shown["last_login_at"].is_string());
     assert_eq!(shown["history"][0]["kind"], "login");
+    // The server first: its mail worker's queries would deadlock with
+    // dropping the schema under them.
+    drop(server);
     site.finish().await;
 }
 
 async fn passwords_sessions_and_deletion(site: Site) {
-    let (_server, base) = site.serve();
+    let (server, base) = site.serve();
     let (ada, other) = (browser(), browser());
     register_ada(&ada, &base).await;
     login(&other, &base, "ada@example.com", "analytical engine").await;
@@ -494,6 +500,9 @@ async fn passwords_sessions_and_deletion(site: Site) {
 
     let (status, _) = register_ada(&browser(), &base).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "the email registers again");
+    // The server first: its mail worker's queries would deadlock with
+    // dropping the schema under them.
+    drop(server);
     site.finish().await;
 }
 
@@ -552,7 +561,7 @@ async fn the_flask_apps_users_log_in_with_their_old_passwords(site: Site) {
         "{twice}"
     );
 
-    let (_server, base) = site.serve();
+    let (server, base) = site.serve();
     let store = site.store().await;
     for (email, password) in FLASK_USERS {
         let hash = || async {
@@ -605,6 +614,9 @@ async fn the_flask_apps_users_log_in_with_their_old_passwords(site: Site) {
     std::fs::write(&not_flask, b"").unwrap();
     let wrong = site.fails(&["import-flask", not_flask.to_str().unwrap()], "", 1);
     assert!(wrong.contains("has no table `user`"), "{wrong}");
+    // The server first: its mail worker's queries would deadlock with
+    // dropping the schema under them.
+    drop(server);
     site.finish().await;
 }
 
