@@ -50,6 +50,14 @@ async fn pending(f: &Fixture) -> SignInToken {
     }
 }
 
+/// Whether `result` is a sign-in that expired or was used up.
+fn expired<T>(result: &Result<T, AuthError>) -> bool {
+    matches!(
+        result,
+        Err(AuthError::SecondFactor(SecondFactorError::SignInExpired))
+    )
+}
+
 async fn complete(
     f: &Fixture,
     token: &SignInToken,
@@ -143,13 +151,7 @@ async fn the_password_alone_issues_no_session_and_login_refuses() {
         .unwrap();
     assert!(f.auth.authenticate(&session.token).await.unwrap().is_some());
     let used = complete(&f, &token, &secret.code_at(f.clock.now())).await;
-    assert!(
-        matches!(
-            used,
-            Err(AuthError::SecondFactor(SecondFactorError::SignInExpired))
-        ),
-        "a completed sign-in is gone: {used:?}"
-    );
+    assert!(expired(&used), "a completed sign-in is gone: {used:?}");
 }
 
 #[tokio::test]
@@ -316,13 +318,7 @@ async fn a_waiting_sign_in_expires() {
     let token = pending(&f).await;
     f.clock.advance(Duration::minutes(5));
     let late = complete(&f, &token, &secret.code_at(f.clock.now())).await;
-    assert!(
-        matches!(
-            late,
-            Err(AuthError::SecondFactor(SecondFactorError::SignInExpired))
-        ),
-        "{late:?}"
-    );
+    assert!(expired(&late), "{late:?}");
     let forged = SignInToken::parse(&"A".repeat(43)).unwrap();
     assert!(f.auth.pending_sign_in(&forged).await.is_err());
 }
@@ -408,13 +404,7 @@ async fn a_sign_in_waiting_when_the_factor_goes_ends_without_counting() {
         .await
         .unwrap());
     let ended = complete(&f, &token, &secret.code_at(f.clock.now())).await;
-    assert!(
-        matches!(
-            ended,
-            Err(AuthError::SecondFactor(SecondFactorError::SignInExpired))
-        ),
-        "{ended:?}"
-    );
+    assert!(expired(&ended), "{ended:?}");
     let events = f.auth.history(issued.user.id, 20).await.unwrap();
     assert!(!events
         .iter()
@@ -436,11 +426,5 @@ async fn a_password_change_ends_sign_ins_waiting_for_their_code() {
         .await
         .unwrap();
     let ended = complete(&f, &token, &secret.code_at(f.clock.now())).await;
-    assert!(
-        matches!(
-            ended,
-            Err(AuthError::SecondFactor(SecondFactorError::SignInExpired))
-        ),
-        "{ended:?}"
-    );
+    assert!(expired(&ended), "{ended:?}");
 }
