@@ -512,18 +512,10 @@ async fn every_page_passes_axe_at_both_widths_in_light_and_dark() {
 async fn link_from_outbox(outbox: &Path, email: &str, subject: &str, prefix: &str) -> String {
     let to = format!("<{email}>");
     for _ in 0..200 {
-        let mut mail: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(outbox)
+        let texts: Vec<String> = test_support::outbox_mail(outbox)
             .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let at = e.metadata().ok()?.modified().ok()?;
-                Some((at, std::fs::read_to_string(e.path()).ok()?))
-            })
-            .filter(|(_, text)| text.contains(&to))
+            .filter(|text| text.contains(&to))
             .collect();
-        mail.sort();
-        let texts: Vec<String> = mail.into_iter().map(|(_, text)| text).collect();
         if let Some(last) = with_subject(&texts, subject).last() {
             return link_in(last, prefix);
         }

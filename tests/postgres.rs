@@ -530,10 +530,7 @@ async fn a_sessions_confirmations_and_revocations_hold_across_instances() {
 fn outboxes(dir: &std::path::Path) -> Vec<String> {
     ["a", "b"]
         .iter()
-        .filter_map(|name| std::fs::read_dir(dir.join(name).join("outbox")).ok())
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .flat_map(|name| test_support::outbox_mail(&dir.join(name).join("outbox")))
         .collect()
 }
 

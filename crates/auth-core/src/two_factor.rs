@@ -7,8 +7,8 @@ use time::Duration;
 use crate::{
     Actor, AuthError, AuthService, AuthStore, ClientInfo, Enrolled, EventKind, MailKind,
     NewPendingSignIn, PendingSignIn, PendingSignInRecord, RecoveryCode, SecondFactorError,
-    SessionLength, SessionToken, SignIn, SignInToken, ThrottleKey, TokenDigest, TotpSecret, User,
-    UserId, RECOVERY_CODE_COUNT,
+    SessionLength, SessionToken, SignIn, SignInToken, ThrottleKey, TokenDigest, TotpRecord,
+    TotpSecret, User, UserId, RECOVERY_CODE_COUNT,
 };
 
 /// How long the second step of a sign-in may wait after the password.
@@ -102,11 +102,15 @@ impl<S: AuthStore> AuthService<S> {
         let client = client.into();
         let (record, user) = self.live_pending(token).await?;
         let store = self.store();
-        if !self.has_second_factor(user.id).await? {
+        let Some(totp) = store
+            .find_totp(user.id)
+            .await?
+            .filter(|totp| totp.enabled_at.is_some())
+        else {
             // Turned off or reset meanwhile: start again with the password.
             store.delete_pending_sign_in(&token.digest()).await?;
             return Err(SecondFactorError::SignInExpired.into());
-        }
+        };
         if code.trim().is_empty() {
             return Err(AuthError::InvalidCredentials);
         }
@@ -114,7 +118,7 @@ impl<S: AuthStore> AuthService<S> {
         let reserved = self
             .reserve_attempts(&keys, self.throttle_policy().window)
             .await?;
-        let Some(factor) = self.use_second_factor(&user, code).await? else {
+        let Some(factor) = self.use_second_factor(&user, &totp, code).await? else {
             self.lock_exhausted(&keys, &reserved).await?;
             self.record(
                 user.id,
@@ -143,11 +147,13 @@ impl<S: AuthStore> AuthService<S> {
         self.start_session(user, client, length).await
     }
 
-    /// Uses up `code` for `user`: an app's code of a step not used before,
-    /// or a recovery code. Which it was, or `None` if neither.
+    /// Uses up `code` for `user`, whose enabled secret is `totp`: an app's
+    /// code of a step not used before, or a recovery code. Which it was, or
+    /// `None` if neither.
     async fn use_second_factor(
         &self,
         user: &User,
+        totp: &TotpRecord,
         code: &str,
     ) -> Result<Option<Factor>, AuthError> {
         let store = self.store();
@@ -157,13 +163,6 @@ impl<S: AuthStore> AuthService<S> {
                 .await?
                 .then_some(Factor::RecoveryCode));
         }
-        let Some(totp) = store
-            .find_totp(user.id)
-            .await?
-            .filter(|totp| totp.enabled_at.is_some())
-        else {
-            return Ok(None);
-        };
         let Some(step) = totp.secret.matching_step(code, self.now()) else {
             return Ok(None);
         };

@@ -70,6 +70,25 @@ pub fn random_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The `.eml` files the app wrote to the outbox `dir`, as text, oldest
+/// first (as far as the file system's clock tells: pick mail by what it
+/// is, with [`with_subject`]); none if the outbox does not exist yet.
+pub fn outbox_mail(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|(_, path)| std::fs::read_to_string(path).ok())
+        .collect()
+}
+
 /// The mail among `mail` whose subject is `subject` (mail arrives in no
 /// order a test can rely on, so tests pick it by what it is).
 pub fn with_subject<'m>(mail: &'m [String], subject: &str) -> Vec<&'m String> {

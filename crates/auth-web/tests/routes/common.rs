@@ -113,19 +113,7 @@ impl TestApp {
     /// The mail the app has written to its outbox (beside its database),
     /// as it is now: the text of each `.eml` file, oldest first.
     pub fn outbox(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self._dir.path().join("outbox")) else {
-            return Vec::new();
-        };
-        let mut files: Vec<_> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-            .collect();
-        files.sort();
-        files
-            .into_iter()
-            .filter_map(|(_, path)| std::fs::read_to_string(path).ok())
-            .collect()
+        test_support::outbox_mail(&self._dir.path().join("outbox"))
     }
 
     /// Waits (polling, up to 20 s) until the outbox holds `count` mails,
