@@ -172,7 +172,10 @@ impl<S: AuthStore> AuthService<S> {
             }
             (MailKind::SecondFactorChanged, Some(user), _) => {
                 let on = self.has_second_factor(user.id).await?;
-                let recovery_codes = store.count_recovery_codes(user.id).await?;
+                let recovery_codes = match on {
+                    true => store.count_recovery_codes(user.id).await?,
+                    false => 0,
+                };
                 Some(mail(
                     user.email.clone(),
                     user,

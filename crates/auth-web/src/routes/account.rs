@@ -271,7 +271,10 @@ pub(crate) async fn render(
     let account = user.user();
     let activity = auth.login_activity(account.id).await?;
     let two_factor = auth.has_second_factor(account.id).await?;
-    let recovery_codes_left = auth.recovery_codes_left(account.id).await?;
+    let recovery_codes_left = match two_factor {
+        true => auth.recovery_codes_left(account.id).await?,
+        false => 0,
+    };
     Ok(page.render(
         "account",
         AccountView {
