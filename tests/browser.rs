@@ -924,3 +924,145 @@ async fn two_factor_sign_in_in_chromium_with_the_apps_code_and_a_recovery_code()
         .await;
     server.stop().await;
 }
+
+/// The app as a browser reaches it for passkeys: WebAuthn needs a domain
+/// name, and without `public_url` the relying party is `localhost`.
+fn localhost(server: &Server) -> String {
+    server.base.replace("127.0.0.1", "localhost")
+}
+
+/// Logs out, then logs in with the password, up to the passkey step.
+async fn password_up_to_the_passkey(b: &Browser, base: &str) {
+    b.click(LOGOUT_BUTTON).await;
+    b.wait_for_text(".flash", "You have been logged out.").await;
+    b.goto(&format!("{base}/login")).await;
+    b.fill("#email", "ada@example.com").await;
+    b.fill("#password", "analytical engine").await;
+    b.click(SUBMIT).await;
+    b.wait_for_text("main h1", "Use your passkey").await;
+}
+
+/// Logs out, then signs in from the login page's passkey button.
+async fn passkey_button_on_the_login_page(b: &Browser, base: &str) {
+    b.click(LOGOUT_BUTTON).await;
+    b.wait_for_text(".flash", "You have been logged out.").await;
+    b.goto(&format!("{base}/login")).await;
+    b.click("form[action='/login/passkey'] [data-passkey-start]")
+        .await;
+}
+
+#[ignore = "needs Chromium and chromedriver"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_are_added_used_with_and_without_the_password_and_removed_in_chromium() {
+    let tools = chrome::tools();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
+    let driver = ChromeDriver::start(&tools).await;
+    let base = localhost(&server);
+    let outbox = dir.path().join("outbox");
+    driver
+        .run(move |b| async move {
+            let url = |path: &str| format!("{base}{path}");
+            register_ada(&b, &base).await;
+            let laptop = b.add_authenticator().await;
+
+            // Add one: name and password, then the browser makes it.
+            b.goto(&url("/account")).await;
+            b.fill("#passkey_name", "Laptop").await;
+            b.fill("#passkey_password", "analytical engine").await;
+            b.click("form[action='/account/passkeys'] button[type=submit]")
+                .await;
+            b.wait_for_text("main h1", "Add a passkey").await;
+            b.click("[data-passkey-start]").await;
+            b.wait_for_text(".flash", "Passkey added.").await;
+            b.wait_for_text("table.passkeys tbody", "Laptop").await;
+            assert!(b.text("table.passkeys tbody").await.contains("never"));
+            let held = b.credentials(&laptop).await;
+            assert_eq!(held.len(), 1, "{held:?}");
+            assert_eq!(held[0]["isResidentCredential"], true, "{held:?}");
+            b.eventually("the notice mail", || async {
+                let mail = test_support::outbox_mail(&outbox);
+                let sent = !with_subject(&mail, "Your passkeys changed").is_empty();
+                Ok::<_, fantoccini::error::CmdError>(sent.then_some(()))
+            })
+            .await;
+
+            // The password, then the passkey.
+            password_up_to_the_passkey(&b, &base).await;
+            assert!(
+                b.describe().await.contains("Use a passkey"),
+                "{}",
+                b.describe().await
+            );
+            b.click("[data-passkey-start]").await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+
+            // The passkey alone, from the login page.
+            passkey_button_on_the_login_page(&b, &base).await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+            b.goto(&url("/account")).await;
+            let listed = b.text("table.passkeys tbody").await;
+            assert!(!listed.contains("never"), "last used is shown: {listed}");
+            b.goto(&url("/account/history")).await;
+            b.wait_for_text("main", "Passkey added").await;
+
+            // Another device, with no credential for the site: refused, at
+            // both steps, and nobody is signed in.
+            let mut copy = b.credentials(&laptop).await.remove(0);
+            b.remove_authenticator(&laptop).await;
+            let other = b.add_authenticator().await;
+            password_up_to_the_passkey(&b, &base).await;
+            b.click("[data-passkey-start]").await;
+            b.wait_for_text("[data-passkey-status]", "cancelled or timed out")
+                .await;
+            assert_eq!(b.path().await, "/login/code");
+            b.goto(&url("/login")).await;
+            b.click("form[action='/login/passkey'] [data-passkey-start]")
+                .await;
+            b.wait_for_text("[data-passkey-status]", "cancelled or timed out")
+                .await;
+            b.goto(&url("/secrets")).await;
+            b.wait_for_text("main h1", "Log in").await;
+
+            // A clone of the passkey whose counter is behind the server's
+            // (as a copied device's would be) is refused.
+            b.remove_authenticator(&other).await;
+            let used = copy["signCount"].as_u64().expect("a signature counter");
+            assert!(used >= 2, "the authenticator counts signatures: {copy}");
+            let clone = b.add_authenticator().await;
+            let mut behind = copy.clone();
+            behind["signCount"] = 0.into();
+            b.add_credential(&clone, behind).await;
+            b.goto(&url("/login")).await;
+            b.click("form[action='/login/passkey'] [data-passkey-start]")
+                .await;
+            b.wait_for_text(".flash", "That passkey was not accepted")
+                .await;
+            b.remove_authenticator(&clone).await;
+
+            // The device itself (its counter ahead) still works; then the
+            // passkey is removed, and the password alone signs in again.
+            let device = b.add_authenticator().await;
+            copy["signCount"] = used.into();
+            b.add_credential(&device, copy).await;
+            b.goto(&url("/login")).await;
+            b.click("form[action='/login/passkey'] [data-passkey-start]")
+                .await;
+            b.wait_for_text("main h1", "Welcome, Ada").await;
+            b.goto(&url("/account")).await;
+            b.click("table.passkeys a").await;
+            b.wait_for_text("main h1", "Remove the passkey “Laptop”")
+                .await;
+            b.fill("#passkey_password", "analytical engine").await;
+            b.click(SUBMIT).await;
+            b.wait_for_text(".flash", "Passkey removed.").await;
+            b.wait_for_text("#passkeys + p", "A passkey signs you in")
+                .await;
+            assert!(b.describe().await.contains("You have no passkey."));
+            b.click(LOGOUT_BUTTON).await;
+            b.wait_for_text(".flash", "You have been logged out.").await;
+            log_in(&b, &base, "analytical engine", false).await;
+        })
+        .await;
+    server.stop().await;
+}

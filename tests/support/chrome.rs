@@ -308,6 +308,33 @@ impl WebDriverCompatibleCommand for DevTools {
     }
 }
 
+/// A command of the W3C WebAuthn extension to WebDriver (virtual
+/// authenticators), at `path` below the session.
+#[derive(Debug)]
+struct WebAuthn {
+    method: http::Method,
+    path: String,
+    body: Option<Value>,
+}
+
+impl WebDriverCompatibleCommand for WebAuthn {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.expect("a session");
+        base_url.join(&format!("session/{session}/webauthn/{}", self.path))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            self.method.clone(),
+            self.body.as_ref().map(ToString::to_string),
+        )
+    }
+}
+
 /// One browser session (a tab), with helpers that wait for what a person
 /// would see before going on.
 #[derive(Clone)]
@@ -433,6 +460,62 @@ impl Browser {
             Err(e) => format!("(no page: {e})"),
         };
         format!("the browser is at {url}, showing:\n{text}")
+    }
+
+    async fn webauthn(&self, method: http::Method, path: String, body: Option<Value>) -> Value {
+        let what = format!("{method} webauthn/{path}");
+        self.client
+            .issue_cmd(WebAuthn { method, path, body })
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+
+    /// Adds a virtual authenticator to this tab, like a phone's or laptop's
+    /// built-in one: it keeps discoverable credentials, verifies the user
+    /// (as a fingerprint would) and consents at once. Returns its id.
+    pub async fn add_authenticator(&self) -> String {
+        let body = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserConsenting": true,
+            "isUserVerified": true,
+        });
+        let id = self
+            .webauthn(http::Method::POST, "authenticator".into(), Some(body))
+            .await;
+        id.as_str().expect("an authenticator id").to_owned()
+    }
+
+    /// Removes a virtual authenticator, with its credentials.
+    pub async fn remove_authenticator(&self, id: &str) {
+        self.webauthn(http::Method::DELETE, format!("authenticator/{id}"), None)
+            .await;
+    }
+
+    /// The credentials a virtual authenticator holds, private keys and
+    /// signature counters included.
+    pub async fn credentials(&self, id: &str) -> Vec<Value> {
+        let list = self
+            .webauthn(
+                http::Method::GET,
+                format!("authenticator/{id}/credentials"),
+                None,
+            )
+            .await;
+        list.as_array().expect("a list of credentials").clone()
+    }
+
+    /// Puts `credential` (as [`Browser::credentials`] lists it) into a
+    /// virtual authenticator: a copy of a passkey, as a cloned device has.
+    pub async fn add_credential(&self, id: &str, credential: Value) {
+        self.webauthn(
+            http::Method::POST,
+            format!("authenticator/{id}/credential"),
+            Some(credential),
+        )
+        .await;
     }
 
     /// Runs a DevTools protocol method.

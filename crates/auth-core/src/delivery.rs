@@ -171,15 +171,28 @@ impl<S: AuthStore> AuthService<S> {
                 Some(mail(user.email.clone(), user, Message::PasswordChanged))
             }
             (MailKind::SecondFactorChanged, Some(user), _) => {
-                let on = self.has_second_factor(user.id).await?;
+                let on = self.has_app(user.id).await?;
                 let recovery_codes = match on {
                     true => store.count_recovery_codes(user.id).await?,
                     false => 0,
                 };
+                let passkeys = store.count_passkeys(user.id).await?;
                 Some(mail(
                     user.email.clone(),
                     user,
-                    Message::SecondFactorChanged { on, recovery_codes },
+                    Message::SecondFactorChanged {
+                        on,
+                        recovery_codes,
+                        passkeys,
+                    },
+                ))
+            }
+            (MailKind::PasskeysChanged, Some(user), _) => {
+                let passkeys = store.count_passkeys(user.id).await?;
+                Some(mail(
+                    user.email.clone(),
+                    user,
+                    Message::PasskeysChanged { passkeys },
                 ))
             }
             (MailKind::EmailChanged, Some(user), Some(old)) => {

@@ -53,6 +53,46 @@ pub enum AuthError {
     /// A second-factor operation that does not fit the account's state.
     #[error(transparent)]
     SecondFactor(#[from] SecondFactorError),
+    /// A passkey could not be added, used or removed.
+    #[error(transparent)]
+    Passkey(#[from] PasskeyError),
+}
+
+/// Why a passkey operation did not go ahead.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PasskeyError {
+    /// The name the owner typed cannot be a passkey's: the message says why.
+    #[error("{0}")]
+    InvalidName(&'static str),
+    /// The ceremony the answer is for is unknown, was answered already, is
+    /// for another account or purpose, or expired: start again.
+    #[error("the passkey request expired or was already used")]
+    CeremonyExpired,
+    /// The browser's answer did not verify (signature, challenge, origin,
+    /// user verification), or names a credential this account does not
+    /// have. The text is for logs, never for the page.
+    #[error("the passkey was refused: {0}")]
+    Rejected(String),
+    /// The answer's signature counter is not above the last one accepted
+    /// for this passkey: it may have been cloned, or the answer replayed.
+    #[error("the passkey's signature counter did not increase")]
+    CounterNotIncreased,
+    /// The new passkey is registered already (to this or another account).
+    #[error("that passkey is registered already")]
+    AlreadyRegistered,
+    /// The account has [`MAX_PASSKEYS`](crate::MAX_PASSKEYS) already.
+    #[error("the account has as many passkeys as it may")]
+    TooMany,
+    /// No passkey of the account has that id.
+    #[error("no such passkey")]
+    NotFound,
+    /// The sign-in's account has no passkey.
+    #[error("the account has no passkey")]
+    NoPasskey,
+    /// The WebAuthn library failed (not the browser's answer).
+    #[error("the WebAuthn library failed: {0}")]
+    Failed(String),
 }
 
 /// Why a second-factor operation could not go ahead.
@@ -118,7 +158,13 @@ impl AuthError {
     /// Whether the caller can do nothing about it but report it: the store,
     /// the hasher or the random number generator failed (a 5xx, logged).
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::Hashing(_) | Self::Random(_) | Self::Store(_))
+        matches!(
+            self,
+            Self::Hashing(_)
+                | Self::Random(_)
+                | Self::Store(_)
+                | Self::Passkey(PasskeyError::Failed(_))
+        )
     }
 
     /// Whether trying again later may succeed: the database was unreachable

@@ -62,11 +62,18 @@ pub enum EventKind {
     RecoveryCodesRegenerated,
     /// A sign-in's second step with a wrong code.
     SecondFactorFailed,
+    /// The owner added a passkey.
+    PasskeyAdded,
+    /// The owner removed a passkey.
+    PasskeyRemoved,
+    /// A passkey's answer was refused at sign-in (it did not verify, or
+    /// its signature counter went backwards).
+    PasskeyFailed,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 25] = [
         Self::Registered,
         Self::Created,
         Self::Imported,
@@ -89,6 +96,9 @@ impl EventKind {
         Self::RecoveryCodeUsed,
         Self::RecoveryCodesRegenerated,
         Self::SecondFactorFailed,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
+        Self::PasskeyFailed,
     ];
 
     /// The stable name a store keeps (`"login"`, `"password_changed"`...).
@@ -116,6 +126,9 @@ impl EventKind {
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::SecondFactorFailed => "second_factor_failed",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeyFailed => "passkey_failed",
         }
     }
 

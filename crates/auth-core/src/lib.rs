@@ -262,6 +262,8 @@ mod mail;
 #[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub mod memory;
 mod name;
+mod passkey;
+mod passkeys;
 mod password;
 mod second_factor;
 mod service;
@@ -276,7 +278,7 @@ pub use client::{ClientInfo, Device};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::MailFailure;
 pub use email::{Email, EmailError};
-pub use error::{AuthError, Field, InputErrors, RandomError, SecondFactorError};
+pub use error::{AuthError, Field, InputErrors, PasskeyError, RandomError, SecondFactorError};
 pub use event::{AccountEvent, Actor, EventKind, LoginActivity};
 pub use hasher::{BcryptHasher, HashError, InvalidCost, PasswordHash, PasswordHasher};
 pub use import::{Import, ImportOutcome, ImportSkip, ImportedAccount};
@@ -285,6 +287,12 @@ pub use mail::{
     Delivery, LinkPurpose, LinkToken, Mail, MailError, MailKind, MailPolicy, Mailer, Message,
 };
 pub use name::{DisplayName, NameError};
+pub use passkey::{
+    CeremonyKind, CeremonyRecord, CeremonyToken, Challenge, ClaimedCredential, CredentialId,
+    NewPasskey, PasskeyCeremony, PasskeyId, PasskeyName, RegisteredCredential, StartedCeremony,
+    StoredPasskey, UserHandle, VerifiedAssertion, MAX_PASSKEYS, PASSKEY_CEREMONY_VALID_FOR,
+    PASSKEY_NAME_MAX_CHARS,
+};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use second_factor::{
     totp_step, Enrolled, PendingSignIn, RecoveryCode, SignIn, SignInToken, TotpSecret,
@@ -298,10 +306,11 @@ pub use session::{
     IssuedSession, Session, SessionLength, SessionPolicy, SessionTimes, SessionToken, TokenDigest,
 };
 pub use store::{
-    AccountStore, AccountSummary, BoxError, EmailChange, EventStore, LinkTokenRecord,
-    LinkTokenStore, MailStore, NewLinkToken, NewMail, NewPendingSignIn, NewSession, NewUser,
-    PendingSignInRecord, QueuedMail, SecondFactorStore, SessionRecord, SessionStore,
-    SessionSummary, StoreError, ThrottleStore, TotpRecord, UserCredentials, UserStore,
+    AccountStore, AccountSummary, AddPasskey, BoxError, EmailChange, EventStore, LinkTokenRecord,
+    LinkTokenStore, MailStore, NewCeremony, NewLinkToken, NewMail, NewPendingSignIn, NewSession,
+    NewUser, PasskeyStore, PendingSignInRecord, QueuedMail, SecondFactorStore, SessionRecord,
+    SessionStore, SessionSummary, StoreError, ThrottleStore, TotpRecord, UserCredentials,
+    UserStore,
 };
 pub use throttle::{ThrottleKey, ThrottlePolicy, ThrottleState};
 pub use time;

@@ -105,17 +105,20 @@ pub enum MailKind {
     /// A notice that two-factor sign-in was turned on or off, or its
     /// recovery codes replaced.
     SecondFactorChanged,
+    /// A notice that a passkey was added or removed.
+    PasskeysChanged,
 }
 
 impl MailKind {
     /// Every kind.
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 7] = [
         Self::PasswordReset,
         Self::ConfirmEmail,
         Self::ConfirmNewEmail,
         Self::PasswordChanged,
         Self::EmailChanged,
         Self::SecondFactorChanged,
+        Self::PasskeysChanged,
     ];
 
     /// The stable name a store keeps.
@@ -127,6 +130,7 @@ impl MailKind {
             Self::PasswordChanged => "password_changed",
             Self::EmailChanged => "email_changed",
             Self::SecondFactorChanged => "second_factor_changed",
+            Self::PasskeysChanged => "passkeys_changed",
         }
     }
 
@@ -192,6 +196,15 @@ pub enum Message {
         on: bool,
         /// Unused recovery codes now.
         recovery_codes: u32,
+        /// Passkeys the account has now (each also counts as a second
+        /// factor).
+        passkeys: u32,
+    },
+    /// "A passkey was added or removed": how many there are now (worked out
+    /// when the mail is sent), and what to do if it was not them.
+    PasskeysChanged {
+        /// Passkeys the account has now.
+        passkeys: u32,
     },
 }
 
@@ -205,6 +218,7 @@ impl Message {
             Self::PasswordChanged => MailKind::PasswordChanged,
             Self::EmailChanged { .. } => MailKind::EmailChanged,
             Self::SecondFactorChanged { .. } => MailKind::SecondFactorChanged,
+            Self::PasskeysChanged { .. } => MailKind::PasskeysChanged,
         }
     }
 }

@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::{Duration, OffsetDateTime};
 
 use crate::{
-    AccountEvent, AccountStore, AccountSummary, ClientInfo, Email, EmailChange, EventKind,
-    EventStore, LinkPurpose, LinkTokenRecord, LinkTokenStore, MailKind, MailStore, NewLinkToken,
-    NewMail, NewPendingSignIn, NewSession, NewUser, PasswordHash, PendingSignInRecord, QueuedMail,
-    SecondFactorStore, SessionRecord, SessionStore, SessionSummary, SessionTimes, StoreError,
-    ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User,
-    UserCredentials, UserId, UserStore,
+    AccountEvent, AccountStore, AccountSummary, AddPasskey, CeremonyRecord, ClientInfo,
+    CredentialId, Email, EmailChange, EventKind, EventStore, LinkPurpose, LinkTokenRecord,
+    LinkTokenStore, MailKind, MailStore, NewCeremony, NewLinkToken, NewMail, NewPasskey,
+    NewPendingSignIn, NewSession, NewUser, PasskeyId, PasskeyStore, PasswordHash,
+    PendingSignInRecord, QueuedMail, SecondFactorStore, SessionRecord, SessionStore,
+    SessionSummary, SessionTimes, StoreError, StoredPasskey, ThrottleKey, ThrottleState,
+    ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User, UserCredentials, UserId, UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -57,6 +58,10 @@ struct State {
     totp: HashMap<UserId, TotpRecord>,
     recovery_codes: HashMap<UserId, Vec<TokenDigest>>,
     pending_sign_ins: HashMap<TokenDigest, PendingSignInRecord>,
+    next_passkey_id: i64,
+    /// By id: oldest first.
+    passkeys: std::collections::BTreeMap<PasskeyId, StoredPasskey>,
+    ceremonies: HashMap<TokenDigest, CeremonyRecord>,
 }
 
 #[derive(Debug, Clone)]
@@ -413,6 +418,8 @@ impl AccountStore for MemoryStore {
         state.totp.remove(&id);
         state.recovery_codes.remove(&id);
         state.pending_sign_ins.retain(|_, p| p.user_id != id);
+        state.passkeys.retain(|_, p| p.user_id != id);
+        state.ceremonies.retain(|_, c| c.user_id != Some(id));
         Ok(true)
     }
 }
@@ -828,5 +835,143 @@ impl SecondFactorStore for MemoryStore {
         let before = state.pending_sign_ins.len();
         state.pending_sign_ins.retain(|_, p| p.expires_at > now);
         Ok((before - state.pending_sign_ins.len()) as u64)
+    }
+}
+
+impl PasskeyStore for MemoryStore {
+    async fn add_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<AddPasskey, StoreError> {
+        let mut state = self.state();
+        if !state.users.contains_key(&passkey.user_id) {
+            return Err(StoreError::Backend("no such user".into()));
+        }
+        if state
+            .passkeys
+            .values()
+            .any(|p| p.credential_id == passkey.credential_id)
+        {
+            return Ok(AddPasskey::Duplicate);
+        }
+        let owned = state
+            .passkeys
+            .values()
+            .filter(|p| p.user_id == passkey.user_id)
+            .count();
+        if owned >= limit as usize {
+            return Ok(AddPasskey::TooMany);
+        }
+        state.next_passkey_id += 1;
+        let id = PasskeyId::new(state.next_passkey_id);
+        state.passkeys.insert(
+            id,
+            StoredPasskey {
+                id,
+                user_id: passkey.user_id,
+                credential_id: passkey.credential_id,
+                user_handle: passkey.user_handle,
+                name: passkey.name,
+                credential: passkey.credential,
+                counter: 0,
+                created_at: whole_seconds(passkey.created_at),
+                last_used_at: None,
+            },
+        );
+        Ok(AddPasskey::Added(id))
+    }
+
+    async fn list_passkeys(&self, user: UserId) -> Result<Vec<StoredPasskey>, StoreError> {
+        Ok(self
+            .state()
+            .passkeys
+            .values()
+            .filter(|p| p.user_id == user)
+            .cloned()
+            .collect())
+    }
+
+    async fn count_passkeys(&self, user: UserId) -> Result<u32, StoreError> {
+        let count = self
+            .state()
+            .passkeys
+            .values()
+            .filter(|p| p.user_id == user)
+            .count();
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    async fn find_passkey(
+        &self,
+        credential: &CredentialId,
+    ) -> Result<Option<StoredPasskey>, StoreError> {
+        Ok(self
+            .state()
+            .passkeys
+            .values()
+            .find(|p| &p.credential_id == credential)
+            .cloned())
+    }
+
+    async fn use_passkey(
+        &self,
+        id: PasskeyId,
+        counter: u32,
+        credential: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(passkey) = state.passkeys.get_mut(&id) else {
+            return Ok(false);
+        };
+        if !(counter > passkey.counter || (counter == 0 && passkey.counter == 0)) {
+            return Ok(false);
+        }
+        passkey.counter = counter;
+        passkey.credential = credential.to_vec();
+        passkey.last_used_at = Some(whole_seconds(at));
+        Ok(true)
+    }
+
+    async fn remove_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.passkeys.get(&id).is_none_or(|p| p.user_id != user) {
+            return Ok(false);
+        }
+        Ok(state.passkeys.remove(&id).is_some())
+    }
+
+    async fn remove_passkeys(&self, user: UserId) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.passkeys.len();
+        state.passkeys.retain(|_, p| p.user_id != user);
+        Ok((before - state.passkeys.len()) as u64)
+    }
+
+    async fn create_ceremony(&self, ceremony: NewCeremony) -> Result<(), StoreError> {
+        let mut record = ceremony.record;
+        record.expires_at = whole_seconds(record.expires_at);
+        self.state().ceremonies.insert(ceremony.digest, record);
+        Ok(())
+    }
+
+    async fn take_ceremony(
+        &self,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<CeremonyRecord>, StoreError> {
+        let mut state = self.state();
+        if state
+            .ceremonies
+            .get(digest)
+            .is_none_or(|c| c.expires_at <= now)
+        {
+            return Ok(None);
+        }
+        Ok(state.ceremonies.remove(digest))
+    }
+
+    async fn delete_expired_ceremonies(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.ceremonies.len();
+        state.ceremonies.retain(|_, c| c.expires_at > now);
+        Ok((before - state.ceremonies.len()) as u64)
     }
 }

@@ -10,10 +10,10 @@ use crate::HashError;
 use crate::{
     AccountEvent, AccountStore, Actor, AuthError, BcryptHasher, ClientInfo, Clock, DisplayName,
     Email, EventKind, EventStore, InputErrors, IssuedSession, LinkTokenStore, LoginActivity,
-    MailKind, MailPolicy, MailStore, NewSession, NewUser, Password, PasswordError, PasswordHash,
-    PasswordHasher, PasswordPolicy, SecondFactorStore, Session, SessionLength, SessionPolicy,
-    SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey, ThrottlePolicy,
-    ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
+    MailKind, MailPolicy, MailStore, NewSession, NewUser, PasskeyStore, Password, PasswordError,
+    PasswordHash, PasswordHasher, PasswordPolicy, SecondFactorStore, Session, SessionLength,
+    SessionPolicy, SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey,
+    ThrottlePolicy, ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
 };
 
 /// The hash unknown emails are verified against, made once, at first need.
@@ -209,7 +209,7 @@ pub struct AuthServiceBuilder<S> {
 
 /// What an [`AuthService`]'s store must provide: every store trait. It is
 /// implemented for every type that implements them all; name it in bounds
-/// (`S: AuthStore`) rather than listing the eight.
+/// (`S: AuthStore`) rather than listing the nine.
 pub trait AuthStore:
     UserStore
     + SessionStore
@@ -219,6 +219,7 @@ pub trait AuthStore:
     + LinkTokenStore
     + MailStore
     + SecondFactorStore
+    + PasskeyStore
 {
 }
 
@@ -231,6 +232,7 @@ impl<S> AuthStore for S where
         + LinkTokenStore
         + MailStore
         + SecondFactorStore
+        + PasskeyStore
 {
 }
 
@@ -957,7 +959,8 @@ impl<S: AuthStore> AuthService<S> {
         let now = self.now();
         let store = &self.inner.store;
         let sessions = store.delete_expired_sessions(now).await?
-            + store.delete_expired_pending_sign_ins(now).await?;
+            + store.delete_expired_pending_sign_ins(now).await?
+            + store.delete_expired_ceremonies(now).await?;
         let links = store.delete_expired_link_tokens(now).await?;
         // Keep records through a whole lock, so the doubling is remembered,
         // and through a whole registration window.

@@ -22,8 +22,9 @@ use thiserror::Error;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
-    AccountEvent, ClientInfo, DisplayName, Email, LinkPurpose, MailKind, PasswordHash,
-    SessionTimes, ThrottleKey, ThrottleState, TokenDigest, TotpSecret, User, UserId,
+    AccountEvent, CeremonyRecord, ClientInfo, CredentialId, DisplayName, Email, LinkPurpose,
+    MailKind, NewPasskey, PasskeyId, PasswordHash, SessionTimes, StoredPasskey, ThrottleKey,
+    ThrottleState, TokenDigest, TotpSecret, User, UserId,
 };
 
 /// A boxed error from a store's driver.
@@ -685,4 +686,108 @@ pub trait SecondFactorStore: Send + Sync {
         &self,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Passkeys, and the ceremonies waiting for a browser's answer. Every
+/// one-time thing is used up in one atomic step: of simultaneous calls
+/// taking one ceremony, or recording one signature counter, exactly one
+/// wins, on one instance or several.
+pub trait PasskeyStore: Send + Sync {
+    /// Adds `passkey` unless its credential id is registered already (to
+    /// any account: [`AddPasskey::Duplicate`]) or its account has `limit`
+    /// passkeys ([`AddPasskey::TooMany`]), in one transaction that holds
+    /// the account's row, so simultaneous additions never pass the limit.
+    fn add_passkey(
+        &self,
+        passkey: NewPasskey,
+        limit: u32,
+    ) -> impl Future<Output = Result<AddPasskey, StoreError>> + Send;
+
+    /// `user`'s passkeys, oldest first.
+    fn list_passkeys(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<StoredPasskey>, StoreError>> + Send;
+
+    /// How many passkeys `user` has.
+    fn count_passkeys(&self, user: UserId) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// The passkey with `credential`, whoever's it is.
+    fn find_passkey(
+        &self,
+        credential: &CredentialId,
+    ) -> impl Future<Output = Result<Option<StoredPasskey>, StoreError>> + Send;
+
+    /// Records a sign-in with passkey `id`: its new `counter` and
+    /// `credential` record, used at `at`, in one atomic step, but only if
+    /// `counter` is above the stored one, or both are 0 (an authenticator
+    /// that keeps no counter). `false`, and nothing changes, otherwise: of
+    /// simultaneous uses with one counter value, exactly one is `true`.
+    fn use_passkey(
+        &self,
+        id: PasskeyId,
+        counter: u32,
+        credential: &[u8],
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes `user`'s passkey `id`; `false` if it has none such.
+    fn remove_passkey(
+        &self,
+        user: UserId,
+        id: PasskeyId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes all of `user`'s passkeys. Returns how many.
+    fn remove_passkeys(&self, user: UserId)
+        -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Records a ceremony waiting for the browser's answer.
+    fn create_ceremony(
+        &self,
+        ceremony: NewCeremony,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes the ceremony filed under `digest` and returns it, if it had
+    /// not expired by `now`: of simultaneous calls, at most one gets it.
+    fn take_ceremony(
+        &self,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<CeremonyRecord>, StoreError>> + Send;
+
+    /// Deletes every ceremony that expired by `now`. Returns how many.
+    fn delete_expired_ceremonies(
+        &self,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// What [`PasskeyStore::add_passkey`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddPasskey {
+    /// Added, with this id.
+    Added(PasskeyId),
+    /// A passkey with that credential id exists already.
+    Duplicate,
+    /// The account has as many passkeys as the limit allows.
+    TooMany,
+}
+
+/// A ceremony to keep until the browser answers.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewCeremony {
+    /// The digest of the token the browser holds for it.
+    pub digest: TokenDigest,
+    /// What it is for, the account, the library's state and the expiry.
+    pub record: CeremonyRecord,
+}
+
+impl std::fmt::Debug for NewCeremony {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCeremony")
+            .field("digest", &self.digest)
+            .field("record", &self.record)
+            .finish()
+    }
 }

@@ -140,6 +140,13 @@ impl ThrottleKey {
         Self::network(b"mail-from:", address)
     }
 
+    /// The key of the passkey ceremonies a client address starts without an
+    /// account (each keeps a challenge in the store until it expires),
+    /// grouped like [`ThrottleKey::address`].
+    pub fn passkey_ceremonies(address: IpAddr) -> Self {
+        Self::network(b"passkey:", address)
+    }
+
     fn network(purpose: &[u8], address: IpAddr) -> Self {
         match address {
             IpAddr::V4(v4) => Self::digest(&[purpose, b"ipv4:"], &v4.octets()),

@@ -65,7 +65,7 @@ impl<S: AuthStore> AuthService<S> {
         Ok(self.live_pending(token).await?.1)
     }
 
-    async fn live_pending(
+    pub(crate) async fn live_pending(
         &self,
         token: &SignInToken,
     ) -> Result<(PendingSignInRecord, User), AuthError> {
@@ -102,15 +102,15 @@ impl<S: AuthStore> AuthService<S> {
         let client = client.into();
         let (record, user) = self.live_pending(token).await?;
         let store = self.store();
-        let Some(totp) = store
+        let totp = store
             .find_totp(user.id)
             .await?
-            .filter(|totp| totp.enabled_at.is_some())
-        else {
+            .filter(|totp| totp.enabled_at.is_some());
+        if totp.is_none() && store.count_passkeys(user.id).await? == 0 {
             // Turned off or reset meanwhile: start again with the password.
             store.delete_pending_sign_in(&token.digest()).await?;
             return Err(SecondFactorError::SignInExpired.into());
-        };
+        }
         if code.trim().is_empty() {
             return Err(AuthError::InvalidCredentials);
         }
@@ -118,7 +118,12 @@ impl<S: AuthStore> AuthService<S> {
         let reserved = self
             .reserve_attempts(&keys, self.throttle_policy().window)
             .await?;
-        let Some(factor) = self.use_second_factor(&user, &totp, code).await? else {
+        let factor = match &totp {
+            Some(totp) => self.use_second_factor(&user, totp, code).await?,
+            // Only passkeys: no code can be right.
+            None => None,
+        };
+        let Some(factor) = factor else {
             self.lock_exhausted(&keys, &reserved).await?;
             self.record(
                 user.id,
@@ -172,8 +177,14 @@ impl<S: AuthStore> AuthService<S> {
             .then_some(Factor::App))
     }
 
-    /// Whether `user` signs in with an authenticator app.
+    /// Whether signing in as `user` takes a second step: the account has
+    /// an authenticator app or a passkey.
     pub async fn has_second_factor(&self, user: UserId) -> Result<bool, AuthError> {
+        Ok(self.has_app(user).await? || self.store().count_passkeys(user).await? > 0)
+    }
+
+    /// Whether `user` signs in with an authenticator app.
+    pub async fn has_app(&self, user: UserId) -> Result<bool, AuthError> {
         Ok(self
             .store()
             .find_totp(user)
@@ -267,7 +278,7 @@ impl<S: AuthStore> AuthService<S> {
     ) -> Result<(), AuthError> {
         let client = client.into();
         let user = self.reauthenticate(session, password, &client).await?;
-        if !self.has_second_factor(user.id).await? {
+        if !self.has_app(user.id).await? {
             return Err(SecondFactorError::Off.into());
         }
         let store = self.store();
@@ -289,7 +300,7 @@ impl<S: AuthStore> AuthService<S> {
     ) -> Result<Vec<RecoveryCode>, AuthError> {
         let client = client.into();
         let user = self.reauthenticate(session, password, &client).await?;
-        if !self.has_second_factor(user.id).await? {
+        if !self.has_app(user.id).await? {
             return Err(SecondFactorError::Off.into());
         }
         let (codes, digests) = new_recovery_codes()?;
@@ -317,14 +328,16 @@ impl<S: AuthStore> AuthService<S> {
         Ok(self.store().count_recovery_codes(user).await?)
     }
 
-    /// For an operator, when the owner lost the app and the codes: removes
-    /// both, and lifts a lock that wrong codes put on the account's logins,
-    /// so the password alone signs in again. `false` if the account had no
-    /// second factor on (a set-up left waiting is dropped all the same).
+    /// For an operator, when the owner lost the app, the codes and the
+    /// passkeys: removes them all, and lifts a lock that wrong codes put on
+    /// the account's logins, so the password alone signs in again. `false`
+    /// if the account had no second factor on (a set-up left waiting is
+    /// dropped all the same).
     pub async fn reset_second_factor(&self, user: UserId, actor: Actor) -> Result<bool, AuthError> {
         let store = self.store();
         let was_on = self.has_second_factor(user).await?;
         store.remove_totp(user).await?;
+        store.remove_passkeys(user).await?;
         store.delete_user_pending_sign_ins(user).await?;
         if !was_on {
             return Ok(false);

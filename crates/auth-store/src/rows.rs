@@ -4,10 +4,11 @@
 
 use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
-    AccountEvent, AccountSummary, Actor, ClientInfo, Device, DisplayName, Email, EventKind,
-    LinkPurpose, LinkTokenRecord, MailKind, NewMail, PasswordHash, PendingSignInRecord, QueuedMail,
-    SessionRecord, SessionSummary, SessionTimes, StoreError, ThrottleState, TokenDigest,
-    TotpRecord, TotpSecret, User, UserCredentials, UserId,
+    AccountEvent, AccountSummary, Actor, CeremonyKind, CeremonyRecord, ClientInfo, CredentialId,
+    Device, DisplayName, Email, EventKind, LinkPurpose, LinkTokenRecord, MailKind, NewMail,
+    PasskeyId, PasskeyName, PasswordHash, PendingSignInRecord, QueuedMail, SessionRecord,
+    SessionSummary, SessionTimes, StoreError, StoredPasskey, ThrottleState, TokenDigest,
+    TotpRecord, TotpSecret, User, UserCredentials, UserHandle, UserId,
 };
 
 #[derive(sqlx::FromRow)]
@@ -345,6 +346,77 @@ impl TryFrom<PendingSignInRow> for PendingSignInRecord {
             user_id: UserId::new(row.user_id),
             remember: row.remember,
             created_at: time(row.created_at)?,
+            expires_at: time(row.expires_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PasskeyRow {
+    id: i64,
+    user_id: i64,
+    credential_id: Vec<u8>,
+    user_handle: Vec<u8>,
+    name: String,
+    credential: Vec<u8>,
+    counter: i64,
+    created_at: i64,
+    last_used_at: Option<i64>,
+}
+
+impl TryFrom<PasskeyRow> for StoredPasskey {
+    type Error = StoreError;
+
+    fn try_from(row: PasskeyRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("passkey {}: {what}", row.id));
+        let handle: [u8; 16] = row
+            .user_handle
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("user handle"))?;
+        Ok(StoredPasskey {
+            id: PasskeyId::new(row.id),
+            user_id: UserId::new(row.user_id),
+            credential_id: CredentialId::from_bytes(row.credential_id)
+                .ok_or_else(|| corrupt("credential id"))?,
+            user_handle: UserHandle::from_bytes(handle),
+            name: PasskeyName::parse(&row.name).map_err(|_| corrupt("name"))?,
+            credential: row.credential,
+            counter: u32::try_from(row.counter).map_err(|_| corrupt("counter"))?,
+            created_at: time(row.created_at)?,
+            last_used_at: row.last_used_at.map(time).transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CeremonyRow {
+    kind: String,
+    user_id: Option<i64>,
+    name: Option<String>,
+    state: Vec<u8>,
+    expires_at: i64,
+}
+
+impl TryFrom<CeremonyRow> for CeremonyRecord {
+    type Error = StoreError;
+
+    fn try_from(row: CeremonyRow) -> Result<Self, StoreError> {
+        let kind = match (row.kind.as_str(), row.name) {
+            ("register", Some(name)) => CeremonyKind::Register(
+                PasskeyName::parse(&name)
+                    .map_err(|_| StoreError::Corrupt("passkey ceremony name".into()))?,
+            ),
+            ("second_step", None) => CeremonyKind::SecondStep,
+            ("sign_in", None) => CeremonyKind::SignIn,
+            (kind, _) => {
+                return Err(StoreError::Corrupt(format!("passkey ceremony kind {kind}")));
+            }
+        };
+        Ok(CeremonyRecord {
+            kind,
+            user_id: row.user_id.map(UserId::new),
+            state: row.state,
             expires_at: time(row.expires_at)?,
         })
     }

@@ -281,3 +281,54 @@ pub const DELETE_USER_PENDING_SIGN_INS: &str = "DELETE FROM pending_sign_ins WHE
 /// Deletes waiting sign-ins that expired.
 pub const DELETE_EXPIRED_PENDING_SIGN_INS: &str =
     "DELETE FROM pending_sign_ins WHERE expires_at <= $1";
+
+/// Takes an account's row for the rest of the transaction, so that
+/// simultaneous additions of passkeys to it run one after the other.
+pub const LOCK_USER: &str = "UPDATE users SET name = name WHERE id = $1";
+
+/// How many passkeys an account has.
+pub const COUNT_PASSKEYS: &str = "SELECT count(*) FROM passkeys WHERE user_id = $1";
+
+/// Adds a passkey unless its credential id is taken; returns its id.
+pub const INSERT_PASSKEY: &str = "INSERT INTO passkeys \
+     (user_id, credential_id, user_handle, name, credential, counter, created_at) \
+     VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (credential_id) DO NOTHING RETURNING id";
+
+/// The columns of a stored passkey.
+macro_rules! select_passkeys {
+    () => {
+        "SELECT id, user_id, credential_id, user_handle, name, credential, counter, created_at, \
+         last_used_at FROM passkeys "
+    };
+}
+
+/// An account's passkeys, oldest first.
+pub const SELECT_USER_PASSKEYS: &str =
+    concat!(select_passkeys!(), "WHERE user_id = $1 ORDER BY id");
+
+/// The passkey with a credential id.
+pub const SELECT_PASSKEY: &str = concat!(select_passkeys!(), "WHERE credential_id = $1");
+
+/// Records a passkey's use if its counter went up (or stays 0 on an
+/// authenticator that keeps none).
+pub const USE_PASSKEY: &str =
+    "UPDATE passkeys SET counter = $2, credential = $3, last_used_at = $4 \
+     WHERE id = $1 AND (counter < $2 OR (counter = 0 AND $2 = 0))";
+
+/// Deletes one of an account's passkeys.
+pub const DELETE_PASSKEY: &str = "DELETE FROM passkeys WHERE user_id = $1 AND id = $2";
+
+/// Deletes all of an account's passkeys.
+pub const DELETE_USER_PASSKEYS: &str = "DELETE FROM passkeys WHERE user_id = $1";
+
+/// Records a ceremony waiting for the browser's answer.
+pub const INSERT_CEREMONY: &str = "INSERT INTO passkey_ceremonies \
+     (token_digest, kind, user_id, name, state, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Takes a live ceremony: of two transactions taking one, only one gets a
+/// row.
+pub const TAKE_CEREMONY: &str = "DELETE FROM passkey_ceremonies \
+     WHERE token_digest = $1 AND expires_at > $2 RETURNING kind, user_id, name, state, expires_at";
+
+/// Deletes expired ceremonies.
+pub const DELETE_EXPIRED_CEREMONIES: &str = "DELETE FROM passkey_ceremonies WHERE expires_at <= $1";

@@ -17,12 +17,13 @@
 
 use auth_core::time::OffsetDateTime;
 use auth_core::{
-    AccountEvent, AccountStore, AccountSummary, Device, Email, EmailChange, EventKind, EventStore,
-    LinkPurpose, LinkTokenRecord, LinkTokenStore, MailKind, MailStore, NewLinkToken, NewMail,
-    NewPendingSignIn, NewSession, NewUser, PasswordHash, PendingSignInRecord, QueuedMail,
-    SecondFactorStore, SessionRecord, SessionStore, SessionSummary, StoreError, ThrottleKey,
-    ThrottleState, ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User, UserCredentials,
-    UserId, UserStore,
+    AccountEvent, AccountStore, AccountSummary, AddPasskey, CeremonyKind, CeremonyRecord,
+    CredentialId, Device, Email, EmailChange, EventKind, EventStore, LinkPurpose, LinkTokenRecord,
+    LinkTokenStore, MailKind, MailStore, NewCeremony, NewLinkToken, NewMail, NewPasskey,
+    NewPendingSignIn, NewSession, NewUser, PasskeyId, PasskeyStore, PasswordHash,
+    PendingSignInRecord, QueuedMail, SecondFactorStore, SessionRecord, SessionStore,
+    SessionSummary, StoreError, StoredPasskey, ThrottleKey, ThrottleState, ThrottleStore,
+    TokenDigest, TotpRecord, TotpSecret, User, UserCredentials, UserId, UserStore,
 };
 
 use crate::error::{classify, classify_user_insert};
@@ -871,6 +872,163 @@ impl SecondFactorStore for Store {
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
         on_pool!(self, pool => sqlx::query(sql::DELETE_EXPIRED_PENDING_SIGN_INS)
+            .bind(timestamp(now))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(classify)
+    }
+}
+
+impl PasskeyStore for Store {
+    async fn add_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<AddPasskey, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            let found = sqlx::query(sql::LOCK_USER)
+                .bind(passkey.user_id.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+            if found == 0 {
+                return Err(StoreError::Backend("no such user".into()));
+            }
+            let owned: i64 = sqlx::query_scalar(sql::COUNT_PASSKEYS)
+                .bind(passkey.user_id.get())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(classify)?;
+            if owned >= i64::from(limit) {
+                return Ok(AddPasskey::TooMany);
+            }
+            let id: Option<i64> = sqlx::query_scalar(sql::INSERT_PASSKEY)
+                .bind(passkey.user_id.get())
+                .bind(passkey.credential_id.as_bytes())
+                .bind(&passkey.user_handle.as_bytes()[..])
+                .bind(passkey.name.as_str())
+                .bind(&passkey.credential)
+                .bind(timestamp(passkey.created_at))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+            let Some(id) = id else {
+                return Ok(AddPasskey::Duplicate);
+            };
+            tx.commit().await.map_err(classify)?;
+            Ok(AddPasskey::Added(PasskeyId::new(id)))
+        })
+    }
+
+    async fn list_passkeys(&self, user: UserId) -> Result<Vec<StoredPasskey>, StoreError> {
+        on_pool!(self, pool => sqlx::query_as::<_, rows::PasskeyRow>(sql::SELECT_USER_PASSKEYS)
+            .bind(user.get())
+            .fetch_all(pool)
+            .await)
+        .map_err(classify)?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn count_passkeys(&self, user: UserId) -> Result<u32, StoreError> {
+        let count: i64 = on_pool!(self, pool => sqlx::query_scalar(sql::COUNT_PASSKEYS)
+            .bind(user.get())
+            .fetch_one(pool)
+            .await)
+        .map_err(classify)?;
+        u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("{count} passkeys")))
+    }
+
+    async fn find_passkey(
+        &self,
+        credential: &CredentialId,
+    ) -> Result<Option<StoredPasskey>, StoreError> {
+        on_pool!(self, pool => sqlx::query_as::<_, rows::PasskeyRow>(sql::SELECT_PASSKEY)
+            .bind(credential.as_bytes())
+            .fetch_optional(pool)
+            .await)
+        .map_err(classify)?
+        .map(TryInto::try_into)
+        .transpose()
+    }
+
+    async fn use_passkey(
+        &self,
+        id: PasskeyId,
+        counter: u32,
+        credential: &[u8],
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let used = on_pool!(self, pool => sqlx::query(sql::USE_PASSKEY)
+            .bind(id.get())
+            .bind(i64::from(counter))
+            .bind(credential)
+            .bind(timestamp(at))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        Ok(used.map_err(classify)? > 0)
+    }
+
+    async fn remove_passkey(&self, user: UserId, id: PasskeyId) -> Result<bool, StoreError> {
+        let removed = on_pool!(self, pool => sqlx::query(sql::DELETE_PASSKEY)
+            .bind(user.get())
+            .bind(id.get())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        Ok(removed.map_err(classify)? > 0)
+    }
+
+    async fn remove_passkeys(&self, user: UserId) -> Result<u64, StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::DELETE_USER_PASSKEYS)
+            .bind(user.get())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(classify)
+    }
+
+    async fn create_ceremony(&self, ceremony: NewCeremony) -> Result<(), StoreError> {
+        let record = &ceremony.record;
+        let name = match &record.kind {
+            CeremonyKind::Register(name) => Some(name.as_str()),
+            _ => None,
+        };
+        on_pool!(self, pool => sqlx::query(sql::INSERT_CEREMONY)
+            .bind(&ceremony.digest.as_bytes()[..])
+            .bind(record.kind.as_str())
+            .bind(record.user_id.map(UserId::get))
+            .bind(name)
+            .bind(&record.state)
+            .bind(timestamp(record.expires_at))
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(classify)
+    }
+
+    async fn take_ceremony(
+        &self,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> Result<Option<CeremonyRecord>, StoreError> {
+        let row = on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            let row = sqlx::query_as::<_, rows::CeremonyRow>(sql::TAKE_CEREMONY)
+                .bind(&digest.as_bytes()[..])
+                .bind(timestamp(now))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            row
+        });
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn delete_expired_ceremonies(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        on_pool!(self, pool => sqlx::query(sql::DELETE_EXPIRED_CEREMONIES)
             .bind(timestamp(now))
             .execute(pool)
             .await

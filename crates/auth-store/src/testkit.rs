@@ -20,7 +20,8 @@
 //! ([`UserStore`], [`SessionStore`], [`ThrottleStore`],
 //! [`LinkTokenStore`](auth_core::LinkTokenStore),
 //! [`MailStore`](auth_core::MailStore),
-//! [`SecondFactorStore`](auth_core::SecondFactorStore)); each check prints
+//! [`SecondFactorStore`](auth_core::SecondFactorStore),
+//! [`PasskeyStore`](auth_core::PasskeyStore)); each check prints
 //! its name to stderr before it starts, and every assertion says what it
 //! expected.
 
@@ -28,10 +29,11 @@ use std::future::Future;
 
 use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
-    AccountEvent, Actor, AuthStore, ClientInfo, Device, DisplayName, Email, EmailChange, EventKind,
-    LinkPurpose, LinkTokenRecord, MailKind, NewLinkToken, NewMail, NewPendingSignIn, NewSession,
-    NewUser, PasswordHash, PendingSignInRecord, SessionStore, StoreError, ThrottleKey,
-    ThrottleState, ThrottleStore, TokenDigest, TotpSecret, User, UserId, UserStore,
+    AccountEvent, Actor, AddPasskey, AuthStore, CeremonyKind, CeremonyRecord, ClientInfo,
+    CredentialId, Device, DisplayName, Email, EmailChange, EventKind, LinkPurpose, LinkTokenRecord,
+    MailKind, NewCeremony, NewLinkToken, NewMail, NewPasskey, NewPendingSignIn, NewSession,
+    NewUser, PasskeyName, PasswordHash, PendingSignInRecord, SessionStore, StoreError, ThrottleKey,
+    ThrottleState, ThrottleStore, TokenDigest, TotpSecret, User, UserHandle, UserId, UserStore,
 };
 
 /// What a store must be for the suite to exercise it: an
@@ -94,6 +96,9 @@ where
         a_totp_step_is_accepted_once_even_at_once,
         recovery_codes_work_once_even_at_once,
         pending_sign_ins_are_found_deleted_once_and_purged,
+        passkeys_are_added_found_used_and_removed,
+        a_counter_is_accepted_once_and_the_limit_holds_even_at_once,
+        ceremonies_are_taken_once_and_purged,
     );
     eprintln!("conformance [{label}]: all checks passed");
 }
@@ -1800,4 +1805,236 @@ pub mod postgres {
             Ok(())
         }
     }
+}
+
+fn new_passkey(user: UserId, n: u8) -> NewPasskey {
+    NewPasskey {
+        user_id: user,
+        credential_id: CredentialId::from_bytes(vec![n; 32]).expect("32 bytes"),
+        user_handle: UserHandle::from_bytes([n; 16]),
+        name: PasskeyName::parse(&format!("Key {n} ✓")).expect("a name"),
+        credential: format!("{{\"credential\":{n}}}").into_bytes(),
+        created_at: t0(),
+    }
+}
+
+async fn passkeys_are_added_found_used_and_removed(store: impl ConformantStore) {
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let bob = create(&store, "bob@example.com", "Bob").await;
+    let AddPasskey::Added(first) = store.add_passkey(new_passkey(ada.id, 1), 10).await.unwrap()
+    else {
+        panic!("the first passkey is added");
+    };
+    let AddPasskey::Added(second) = store.add_passkey(new_passkey(ada.id, 2), 10).await.unwrap()
+    else {
+        panic!("a second passkey is added");
+    };
+    assert_eq!(
+        store.add_passkey(new_passkey(bob.id, 1), 10).await.unwrap(),
+        AddPasskey::Duplicate,
+        "a credential id belongs to one account only"
+    );
+    assert_eq!(
+        store.add_passkey(new_passkey(ada.id, 3), 2).await.unwrap(),
+        AddPasskey::TooMany,
+        "no passkey beyond the limit"
+    );
+    let listed = store.list_passkeys(ada.id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![first, second],
+        "oldest first"
+    );
+    let expected = new_passkey(ada.id, 1);
+    let found = store
+        .find_passkey(&expected.credential_id)
+        .await
+        .unwrap()
+        .expect("found by credential id");
+    assert_eq!(
+        (
+            found.user_id,
+            found.user_handle,
+            found.name.as_str(),
+            found.credential.as_slice(),
+            found.counter,
+            found.created_at,
+            found.last_used_at
+        ),
+        (
+            ada.id,
+            expected.user_handle,
+            expected.name.as_str(),
+            expected.credential.as_slice(),
+            0,
+            t0(),
+            None
+        ),
+        "everything round-trips"
+    );
+    assert_eq!(store.count_passkeys(ada.id).await.unwrap(), 2);
+    assert_eq!(store.count_passkeys(bob.id).await.unwrap(), 0);
+
+    let later = t0() + Duration::minutes(5);
+    assert!(store
+        .use_passkey(first, 7, b"after 7", later)
+        .await
+        .unwrap());
+    let used = store
+        .find_passkey(&found.credential_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (used.counter, used.credential.as_slice(), used.last_used_at),
+        (7, &b"after 7"[..], Some(later)),
+        "a use records the counter, the credential and the time"
+    );
+    assert!(
+        !store
+            .use_passkey(first, 7, b"again 7", later)
+            .await
+            .unwrap(),
+        "the same counter is refused"
+    );
+    assert!(
+        !store.use_passkey(first, 3, b"lower", later).await.unwrap(),
+        "a lower counter is refused"
+    );
+    assert!(
+        store
+            .use_passkey(second, 0, b"no counter", later)
+            .await
+            .unwrap()
+            && store
+                .use_passkey(second, 0, b"no counter", later)
+                .await
+                .unwrap(),
+        "an authenticator without a counter (0 and 0) is accepted each time"
+    );
+    assert!(
+        !store.use_passkey(first, 0, b"zero", later).await.unwrap(),
+        "once a counter was seen, 0 is refused"
+    );
+
+    assert!(
+        !store.remove_passkey(bob.id, first).await.unwrap(),
+        "nobody removes another account's passkey"
+    );
+    assert!(store.remove_passkey(ada.id, first).await.unwrap());
+    assert!(!store.remove_passkey(ada.id, first).await.unwrap());
+    assert!(store
+        .find_passkey(&found.credential_id)
+        .await
+        .unwrap()
+        .is_none());
+    store.add_passkey(new_passkey(bob.id, 4), 10).await.unwrap();
+    assert_eq!(store.remove_passkeys(ada.id).await.unwrap(), 1);
+    assert_eq!(store.count_passkeys(ada.id).await.unwrap(), 0);
+    assert_eq!(
+        store.count_passkeys(bob.id).await.unwrap(),
+        1,
+        "others keep theirs"
+    );
+    assert!(store.delete_user(bob.id).await.unwrap());
+    assert!(
+        store
+            .find_passkey(&new_passkey(bob.id, 4).credential_id)
+            .await
+            .unwrap()
+            .is_none(),
+        "deleting an account deletes its passkeys"
+    );
+}
+
+async fn a_counter_is_accepted_once_and_the_limit_holds_even_at_once(store: impl ConformantStore) {
+    const TASKS: usize = 20;
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let AddPasskey::Added(id) = store.add_passkey(new_passkey(ada.id, 1), 10).await.unwrap() else {
+        panic!("added");
+    };
+    let accepted = successes_at_once(TASKS, || {
+        let store = store.clone();
+        async move { store.use_passkey(id, 5, b"5", t0()).await }
+    })
+    .await;
+    assert_eq!(
+        accepted, 1,
+        "of {TASKS} simultaneous uses with one counter exactly one succeeds"
+    );
+
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(10));
+    let added = successes_at_once(TASKS, || {
+        let store = store.clone();
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            store
+                .add_passkey(new_passkey(ada.id, n), 4)
+                .await
+                .map(|added| matches!(added, AddPasskey::Added(_)))
+        }
+    })
+    .await;
+    assert_eq!(
+        added, 3,
+        "{TASKS} simultaneous additions fill the limit of 4 and no more"
+    );
+    assert_eq!(store.count_passkeys(ada.id).await.unwrap(), 4);
+}
+
+async fn ceremonies_are_taken_once_and_purged(store: impl ConformantStore) {
+    const TASKS: usize = 20;
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let name = PasskeyName::parse("Laptop").unwrap();
+    let record = |kind, user_id, expires_at| CeremonyRecord {
+        kind,
+        user_id,
+        state: b"library state".to_vec(),
+        expires_at,
+    };
+    let soon = t0() + Duration::minutes(5);
+    for (n, kind, user) in [
+        (1, CeremonyKind::Register(name.clone()), Some(ada.id)),
+        (2, CeremonyKind::SecondStep, Some(ada.id)),
+        (3, CeremonyKind::SignIn, None),
+    ] {
+        store
+            .create_ceremony(NewCeremony {
+                digest: digest(n),
+                record: record(kind, user, soon),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.take_ceremony(&digest(1), t0()).await.unwrap(),
+        Some(record(CeremonyKind::Register(name), Some(ada.id), soon)),
+        "everything round-trips"
+    );
+    assert_eq!(
+        store.take_ceremony(&digest(1), t0()).await.unwrap(),
+        None,
+        "once"
+    );
+    assert_eq!(
+        store.take_ceremony(&digest(2), soon).await.unwrap(),
+        None,
+        "an expired ceremony is not taken"
+    );
+    let taken = successes_at_once(TASKS, || {
+        let store = store.clone();
+        async move {
+            store
+                .take_ceremony(&digest(3), t0())
+                .await
+                .map(|taken| taken.is_some())
+        }
+    })
+    .await;
+    assert_eq!(
+        taken, 1,
+        "of {TASKS} simultaneous takes exactly one gets it"
+    );
+    assert_eq!(store.delete_expired_ceremonies(soon).await.unwrap(), 1);
+    assert_eq!(store.delete_expired_ceremonies(soon).await.unwrap(), 0);
 }

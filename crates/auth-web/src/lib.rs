@@ -15,6 +15,8 @@
 //! - [`routes`]: one file per area of the site, built from guards and http;
 //! - [`mail`]: the site's mailer (templates, SMTP or the outbox) and the
 //!   worker that sends what the service queues;
+//! - [`webauthn`]: the passkey relying party, auth-core's WebAuthn port
+//!   over webauthn-rs;
 //! - [`cli`]: the operator's subcommands, on the same configuration and
 //!   service as the server.
 //!
@@ -31,6 +33,7 @@ pub mod http;
 pub mod mail;
 pub mod routes;
 pub mod setup;
+pub mod webauthn;
 
 pub use setup::config;
 pub use setup::{build, rocket, Auth, StartupError};

@@ -48,6 +48,9 @@ struct MailView<'a> {
     /// the recovery codes left.
     two_factor_on: Option<bool>,
     recovery_codes: u32,
+    /// For a notice of a second-factor or passkey change: the passkeys the
+    /// account has now.
+    passkeys: u32,
     /// Where to reset the password, for "if it was not you".
     forgot: String,
 }
@@ -89,15 +92,21 @@ impl MailTemplates {
             Message::PasswordChanged => ("Your password was changed", None, None),
             Message::EmailChanged { .. } => ("Your email address was changed", None, None),
             Message::SecondFactorChanged { .. } => ("Your two-factor sign-in changed", None, None),
+            Message::PasskeysChanged { .. } => ("Your passkeys changed", None, None),
             _ => ("A message about your account", None, None),
         };
         let new_email = match &mail.message {
             Message::EmailChanged { new_email } => Some(new_email.as_str()),
             _ => None,
         };
-        let (two_factor_on, recovery_codes) = match &mail.message {
-            Message::SecondFactorChanged { on, recovery_codes } => (Some(*on), *recovery_codes),
-            _ => (None, 0),
+        let (two_factor_on, recovery_codes, passkeys) = match &mail.message {
+            Message::SecondFactorChanged {
+                on,
+                recovery_codes,
+                passkeys,
+            } => (Some(*on), *recovery_codes, *passkeys),
+            Message::PasskeysChanged { passkeys } => (None, 0, *passkeys),
+            _ => (None, 0, 0),
         };
         let view = MailView {
             name: mail.name.as_str(),
@@ -108,6 +117,7 @@ impl MailTemplates {
             new_email,
             two_factor_on,
             recovery_codes,
+            passkeys,
             forgot: format!("{site}{}", recovery::forgot_path()),
         };
         let kind = mail.message.kind();

@@ -9,7 +9,7 @@ use rocket::tokio;
 
 use crate::http::error::describe;
 use crate::mail::{MailSettings, MailTemplates, SiteMailer};
-use crate::setup::Auth;
+use crate::setup::{site, Auth};
 
 /// How long the worker sleeps when the queue is empty before looking
 /// again: mail queued by another instance, or due for a retry, goes out
@@ -24,15 +24,7 @@ pub fn fairing(settings: MailSettings, templates: Arc<MailTemplates>) -> impl Fa
             let Some(auth) = rocket.state::<Auth>().cloned() else {
                 return;
             };
-            let site = settings.public_url.clone().unwrap_or_else(|| {
-                let config = rocket.config();
-                let host = match config.address {
-                    ip if ip.is_unspecified() => "localhost".to_owned(),
-                    std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-                    ip => ip.to_string(),
-                };
-                format!("http://{host}:{}", config.port)
-            });
+            let site = site::url(settings.public_url.as_deref(), rocket.config());
             log::info!(
                 "Mail goes to {}, with links to {site}",
                 SiteMailer::describe(&settings)

@@ -178,6 +178,7 @@ struct AccountView<'a> {
     /// Whether sign-in asks for an authenticator app's code.
     two_factor: bool,
     recovery_codes_left: u32,
+    passkeys: Vec<PasskeyView>,
     errors: FieldErrors,
 }
 
@@ -215,6 +216,9 @@ impl EventView {
             EventKind::RecoveryCodeUsed => "Signed in with a recovery code",
             EventKind::RecoveryCodesRegenerated => "New recovery codes made",
             EventKind::SecondFactorFailed => "Failed login: wrong code",
+            EventKind::PasskeyAdded => "Passkey added",
+            EventKind::PasskeyRemoved => "Passkey removed",
+            EventKind::PasskeyFailed => "Failed login: passkey refused",
             _ => event.kind.as_str(),
         };
         let from = match &event.actor {
@@ -228,7 +232,7 @@ impl EventView {
             device: event.client.device.as_ref().map(ToString::to_string),
             warning: matches!(
                 event.kind,
-                EventKind::LoginFailed | EventKind::SecondFactorFailed
+                EventKind::LoginFailed | EventKind::SecondFactorFailed | EventKind::PasskeyFailed
             ),
         }
     }
@@ -270,7 +274,13 @@ pub(crate) async fn render(
         .collect();
     let account = user.user();
     let activity = auth.login_activity(account.id).await?;
-    let two_factor = auth.has_second_factor(account.id).await?;
+    let two_factor = auth.has_app(account.id).await?;
+    let passkeys = auth
+        .passkeys(account.id)
+        .await?
+        .iter()
+        .map(PasskeyView::new)
+        .collect();
     let recovery_codes_left = match two_factor {
         true => auth.recovery_codes_left(account.id).await?,
         false => 0,
@@ -288,9 +298,30 @@ pub(crate) async fn render(
             sessions,
             two_factor,
             recovery_codes_left,
+            passkeys,
             errors,
         },
     ))
+}
+
+/// A passkey as the account page lists it.
+#[derive(Serialize)]
+struct PasskeyView {
+    id: i64,
+    name: String,
+    created: String,
+    last_used: Option<String>,
+}
+
+impl PasskeyView {
+    fn new(passkey: &auth_core::StoredPasskey) -> Self {
+        Self {
+            id: passkey.id.get(),
+            name: passkey.name.as_str().to_owned(),
+            created: when(passkey.created_at),
+            last_used: passkey.last_used_at.map(when),
+        }
+    }
 }
 
 /// The account's data as a JSON file, for its owner to keep or take

@@ -8,6 +8,7 @@ pub mod error_pages;
 pub mod home;
 pub mod login;
 pub mod logout;
+pub mod passkeys;
 pub mod protected;
 pub mod recovery;
 pub mod register;
@@ -25,6 +26,7 @@ pub fn all() -> Vec<Route> {
         recovery::routes(),
         email::routes(),
         two_factor::routes(),
+        passkeys::routes(),
         error_pages::routes(),
     ]
     .concat()

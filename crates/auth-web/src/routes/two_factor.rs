@@ -61,13 +61,18 @@ pub(crate) fn hold(
     ));
 }
 
-fn held(jar: &CookieJar<'_>, policy: CookiePolicy) -> Option<SignInToken> {
+pub(crate) fn held(jar: &CookieJar<'_>, policy: CookiePolicy) -> Option<SignInToken> {
     jar.get_private(policy.name(SIGN_IN_COOKIE))
         .and_then(|cookie| SignInToken::parse(cookie.value()))
 }
 
+/// Forgets the sign-in the browser held (it was completed).
+pub(crate) fn forget(jar: &CookieJar<'_>, policy: CookiePolicy) {
+    policy.remove_private(jar, SIGN_IN_COOKIE);
+}
+
 /// Back to the login form: the sign-in expired, was used, or never began.
-fn start_again(jar: &CookieJar<'_>, policy: CookiePolicy) -> Flash<Redirect> {
+pub(crate) fn start_again(jar: &CookieJar<'_>, policy: CookiePolicy) -> Flash<Redirect> {
     policy.remove_private(jar, SIGN_IN_COOKIE);
     Flash::error(
         Redirect::to(uri!(login::form(next = None::<&str>))),
@@ -85,7 +90,33 @@ pub struct CodeForm {
 struct CodeView<'a> {
     email: &'a str,
     next: Option<&'a str>,
+    /// Which second factors the account has: an app (or its recovery
+    /// codes), passkeys.
+    app: bool,
+    passkeys: bool,
     errors: FieldErrors,
+}
+
+/// The code page for `user`, showing the second factors it has.
+async fn code_page(
+    page: Page<'_>,
+    auth: &Auth,
+    user: &auth_core::User,
+    next: Option<&LocalPath>,
+    errors: FieldErrors,
+) -> Result<Template, AppError> {
+    let app = auth.has_app(user.id).await?;
+    let passkeys = !auth.passkeys(user.id).await?.is_empty();
+    Ok(page.render(
+        "login_code",
+        CodeView {
+            email: user.email.as_str(),
+            next: next.map(LocalPath::as_str),
+            app,
+            passkeys,
+            errors,
+        },
+    ))
 }
 
 /// How the code form words the service's refusals.
@@ -114,14 +145,14 @@ pub async fn code_form(
     };
     let next = next.and_then(LocalPath::parse);
     match auth.pending_sign_in(&token).await {
-        Ok(user) => Ok(Ok(page.render(
-            "login_code",
-            CodeView {
-                email: user.email.as_str(),
-                next: next.as_ref().map(LocalPath::as_str),
-                errors: FieldErrors::default(),
-            },
-        ))),
+        Ok(user) => Ok(Ok(code_page(
+            page,
+            auth,
+            &user,
+            next.as_ref(),
+            FieldErrors::default(),
+        )
+        .await?)),
         Err(AuthError::SecondFactor(SecondFactorError::SignInExpired)) => {
             Ok(Err(start_again(jar, policy)))
         }
@@ -150,7 +181,7 @@ pub async fn code_submit(
     };
     let refusal = match auth.complete_sign_in(&token, &form.code, &client.0).await {
         Ok(issued) => {
-            policy.remove_private(jar, SIGN_IN_COOKIE);
+            forget(jar, policy);
             sign_in.begin(&issued).await?;
             return Ok(Ok(login::logged_in(next.as_ref())));
         }
@@ -162,17 +193,19 @@ pub async fn code_submit(
             Refusal::of(error, &CODE)?
         }
     };
-    let user = auth.pending_sign_in(&token).await;
-    let email = user
-        .as_ref()
-        .map(|u| u.email.to_string())
-        .unwrap_or_default();
-    let view = CodeView {
-        email: &email,
-        next: next.as_ref().map(LocalPath::as_str),
-        errors: refusal.errors().clone(),
+    let template = match auth.pending_sign_in(&token).await {
+        Ok(user) => code_page(page, auth, &user, next.as_ref(), refusal.errors().clone()).await?,
+        // It ended meanwhile (throttled to the end, or the factor went).
+        Err(_) => page.render(
+            "login_code",
+            CodeView {
+                next: next.as_ref().map(LocalPath::as_str),
+                errors: refusal.errors().clone(),
+                ..CodeView::default()
+            },
+        ),
     };
-    Ok(Ok(refusal.reply(page.render("login_code", view))))
+    Ok(Ok(refusal.reply(template)))
 }
 
 /// The password again, before a change to the second factor.

@@ -27,6 +27,7 @@ use crate::setup::config::{self, AppConfig, InvalidSetting};
 use crate::setup::db::AuthDb;
 use crate::setup::secret_key::{self, SecretKeyError};
 use crate::setup::startup;
+use crate::webauthn::{self, Passkeys};
 
 /// The auth service as this application runs it.
 pub type Auth = AuthService<Store>;
@@ -103,6 +104,7 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
     let rocket = rocket::custom(figment);
     key_source.log();
     let cookies = CookiePolicy::new(config.secure_cookies);
+    let passkeys = Passkeys::default();
     let rocket = match config.access_log {
         true => rocket.attach(AccessLog),
         false => rocket,
@@ -115,7 +117,12 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         .attach(AuthDb::init())
         .attach(startup::auth_service(service, clock))
         .attach(startup::purge())
+        .attach(webauthn::fairing(
+            passkeys.clone(),
+            config.public_url.clone(),
+        ))
         .attach(mail::worker::fairing(mail, Arc::new(mail_templates)))
+        .manage(passkeys)
         .manage(cookies)
         .manage(proxies)
         .manage(assets)

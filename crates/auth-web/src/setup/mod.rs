@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod logging;
 pub mod secret_key;
+pub mod site;
 pub mod startup;
 
 pub use app::{build, rocket, Auth, StartupError};
