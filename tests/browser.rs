@@ -490,6 +490,8 @@ const DOCUMENTED: &[&str] = &[
     "reset",
     "two-factor-setup",
     "login-code",
+    "passkey-add",
+    "account-passkeys",
 ];
 
 #[ignore = "needs Chromium and chromedriver"]
@@ -499,7 +501,7 @@ async fn every_page_passes_axe_at_both_widths_in_light_and_dark() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(figment(dir.path(), &sqlite_url(dir.path()))).await;
     let driver = ChromeDriver::start(&tools).await;
-    let base = server.base.clone();
+    let base = localhost(&server);
     let outbox = dir.path().join("outbox");
     driver
         .run(move |browser| audit(browser, base, outbox))
@@ -589,6 +591,25 @@ async fn audit(b: Browser, base: String, outbox: PathBuf) {
         b.goto(&url("/account")).await;
         b.wait_for_text("#two-factor + p", "On:").await;
         audit.check(&b, "account-two-factor", viewport).await;
+
+        let authenticator = b.add_authenticator().await;
+        b.fill("#passkey_name", "Work laptop").await;
+        b.fill("#passkey_password", "compiler of compilers").await;
+        b.click("form[action='/account/passkeys'] button[type=submit]")
+            .await;
+        b.wait_for_text("main h1", "Add a passkey").await;
+        audit.check(&b, "passkey-add", viewport).await;
+        b.click("[data-passkey-start]").await;
+        b.wait_for_text(".flash", "Passkey added.").await;
+        audit.check(&b, "account-passkeys", viewport).await;
+        b.click("table.passkeys a").await;
+        b.wait_for_text("main h1", "Remove the passkey").await;
+        audit.check(&b, "passkey-remove", viewport).await;
+        b.click(SUBMIT).await;
+        b.wait_for_text("#passkey-password-error", "Your password is not correct")
+            .await;
+        audit.check(&b, "passkey-remove-error", viewport).await;
+        b.remove_authenticator(&authenticator).await;
 
         b.goto(&url("/account/history")).await;
         b.wait_for_text("main h1", "Your account's history").await;

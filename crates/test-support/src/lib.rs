@@ -1,10 +1,13 @@
 //! What the workspace's test harnesses share (the route tests on Rocket's
 //! local client, the end-to-end tests on a real socket, the binary's tests):
 //! the configuration of an app under test, reading a form's CSRF token,
-//! encoding a form body, a random secret key, finding a mail and its link.
-//! Dev-only; never published.
+//! encoding a form body, a random secret key, finding a mail and its link,
+//! and a software passkey ([`SoftPasskey`]). Dev-only; never published.
 
 use std::path::{Path, PathBuf};
+
+mod authenticator;
+pub use authenticator::SoftPasskey;
 
 use rocket::figment::Figment;
 

@@ -407,7 +407,7 @@ pub async fn sign_in(
     }
 }
 
-const SIGN_IN_EXPIRED: &str = "Signing in with the passkey took too long. Try again.";
+const SIGN_IN_EXPIRED: &str = "That passkey request expired or was already used. Try again.";
 
 /// The message for a refused sign-in with a passkey, logged as a security
 /// event; an internal failure stays an [`AppError`].

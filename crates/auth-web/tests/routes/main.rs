@@ -9,6 +9,7 @@ mod home;
 mod hostile_input;
 mod login;
 mod logout;
+mod passkeys;
 mod protected;
 mod recovery;
 mod register;
