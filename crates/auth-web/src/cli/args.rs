@@ -121,8 +121,8 @@ pub enum UsersCommand {
         /// The account's email.
         email: String,
     },
-    /// Remove an account's authenticator app and recovery codes, for an
-    /// owner who lost both: the password alone signs in again.
+    /// Remove an account's authenticator app, recovery codes and passkeys,
+    /// for an owner who lost them: the password alone signs in again.
     #[command(name = "reset-2fa")]
     Reset2fa {
         /// The account's email.

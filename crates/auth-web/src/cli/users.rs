@@ -119,8 +119,8 @@ pub async fn run(
             if auth.reset_second_factor(account.user.id, actor()).await? {
                 writeln!(
                     out,
-                    "Removed the authenticator app and recovery codes of {email}: its password \
-                     alone signs in now. Ask its owner to set up two-factor sign-in again."
+                    "Removed the authenticator app, recovery codes and passkeys of {email}: its \
+                     password alone signs in now. Ask its owner to set up two-factor sign-in again."
                 )?;
             } else {
                 writeln!(out, "{email} has no two-factor sign-in; nothing changed.")?;

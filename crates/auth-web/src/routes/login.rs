@@ -161,7 +161,7 @@ pub async fn submit(
             return Ok(Reply::Redirect(Flash::new(
                 Redirect::to(uri!(two_factor::code_form(next = next))),
                 "info",
-                "Now the code from your authenticator app.",
+                "One more step: confirm it is you.",
             )));
         }
         Err(error) => {
