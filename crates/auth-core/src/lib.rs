@@ -164,6 +164,21 @@
 //! # }).unwrap();
 //! ```
 //!
+//! # Passkeys
+//!
+//! Passkeys (WebAuthn) stand in for the app's code at the second step, or
+//! sign in without a password. auth-core keeps the rules and the state; the
+//! cryptography is a [`PasskeyCeremony`] you pass in (`auth-web` implements
+//! it over `webauthn-rs`, for the site's own origin). Each ceremony is
+//! started by the service ([`AuthService::begin_passkey`],
+//! [`AuthService::begin_passkey_sign_in`]), which returns the options for
+//! the browser and a [`CeremonyToken`] to keep in a cookie; the answer goes
+//! back with that token ([`AuthService::finish_passkey`],
+//! [`AuthService::finish_passkey_sign_in`]) and is accepted once, within
+//! [`PASSKEY_CEREMONY_VALID_FOR`], for that purpose and account only, and
+//! only if the passkey's signature counter went up. An account with a
+//! passkey takes the second step after its password, like one with an app.
+//!
 //! # Operators, history and imports
 //!
 //! The operator's side works on the same service: [`AuthService::accounts`]

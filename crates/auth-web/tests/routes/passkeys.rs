@@ -124,6 +124,26 @@ async fn signed_in(app: &TestApp) -> bool {
 }
 
 #[tokio::test]
+async fn without_javascript_the_passkey_forms_stay_hidden_and_the_pages_work() {
+    let app = ada().await;
+    let account = app.page("/account").await;
+    assert!(account.contains("data-passkey-form hidden>"), "{account}");
+    assert!(account.contains("<script src=\"/static/passkeys.js?v="));
+    app.logout().await;
+    let login = app.page("/login").await;
+    assert!(
+        login.contains("data-options-url=\"/login/passkey/options\" hidden>"),
+        "{login}"
+    );
+    assert_eq!(app.get("/static/passkeys.js").await.0, Status::Ok);
+    assert_eq!(
+        location(&app.login("ada@example.com", RIGHT).await),
+        Some("/secrets"),
+        "the password form works as before"
+    );
+}
+
+#[tokio::test]
 async fn a_passkey_is_added_then_asked_for_after_the_password_and_signs_in_alone() {
     let app = ada().await;
     let refused = app
