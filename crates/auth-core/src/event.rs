@@ -232,7 +232,9 @@ impl LoginActivity {
                         };
                     }
                 }
-                EventKind::LoginFailed | EventKind::SecondFactorFailed => failed_since += 1,
+                EventKind::LoginFailed
+                | EventKind::SecondFactorFailed
+                | EventKind::PasskeyFailed => failed_since += 1,
                 _ => {}
             }
         }

@@ -844,13 +844,6 @@ impl PasskeyStore for MemoryStore {
         if !state.users.contains_key(&passkey.user_id) {
             return Err(StoreError::Backend("no such user".into()));
         }
-        if state
-            .passkeys
-            .values()
-            .any(|p| p.credential_id == passkey.credential_id)
-        {
-            return Ok(AddPasskey::Duplicate);
-        }
         let owned = state
             .passkeys
             .values()
@@ -858,6 +851,13 @@ impl PasskeyStore for MemoryStore {
             .count();
         if owned >= limit as usize {
             return Ok(AddPasskey::TooMany);
+        }
+        if state
+            .passkeys
+            .values()
+            .any(|p| p.credential_id == passkey.credential_id)
+        {
+            return Ok(AddPasskey::Duplicate);
         }
         state.next_passkey_id += 1;
         let id = PasskeyId::new(state.next_passkey_id);

@@ -149,11 +149,6 @@ impl<S: AuthStore> AuthService<S> {
         client: impl Into<ClientInfo>,
     ) -> Result<StartedCeremony, AuthError> {
         let client = client.into();
-        if let Some(addr) = client.addr {
-            let policy = self.throttle_policy();
-            let key = Counter::kept(ThrottleKey::passkey_ceremonies(addr), policy.address_limit);
-            self.reserve_attempts(&[key], policy.window).await?;
-        }
         match pending {
             Some(pending) => {
                 let (_, user) = self.live_pending(pending).await?;
@@ -171,6 +166,12 @@ impl<S: AuthStore> AuthService<S> {
                 .await
             }
             None => {
+                // Anyone may start one, and each keeps a challenge in the
+                // store: counted per client address, and given back by the
+                // sign-in it leads to, so only abandoned starts add up.
+                let starts = self.ceremony_starts(&client);
+                self.reserve_attempts(&starts, self.throttle_policy().window)
+                    .await?;
                 let challenge = webauthn.start_authentication(&[])?;
                 self.keep_ceremony(
                     CeremonyKind::SignIn,
@@ -208,16 +209,13 @@ impl<S: AuthStore> AuthService<S> {
         let passkey = self.store().find_passkey(&claimed.credential_id).await?;
         let (user, length, pending) = match ceremony.kind {
             CeremonyKind::SecondStep => {
-                let pending = pending.ok_or(SecondFactorError::SignInExpired)?;
+                // Answered where a sign-in without a password was expected.
+                let pending = pending.ok_or(PasskeyError::CeremonyExpired)?;
                 let (record, user) = self.live_pending(pending).await?;
                 if ceremony.user_id != Some(user.id) {
                     return Err(PasskeyError::CeremonyExpired.into());
                 }
-                let length = match record.remember {
-                    true => SessionLength::Remembered,
-                    false => SessionLength::Browser,
-                };
-                (user, length, Some(pending))
+                (user, record.session_length(), Some(pending))
             }
             CeremonyKind::SignIn => {
                 let Some(passkey) = &passkey else {
@@ -242,7 +240,15 @@ impl<S: AuthStore> AuthService<S> {
         let reserved = self
             .reserve_attempts(&keys, self.throttle_policy().window)
             .await?;
-        let passkey = match passkey.filter(|passkey| passkey.user_id == user.id) {
+        // A returned user handle must be the passkey's own (WebAuthn
+        // §7.2), whichever way the sign-in started.
+        let passkey = passkey.filter(|passkey| {
+            passkey.user_id == user.id
+                && claimed
+                    .user_handle
+                    .is_none_or(|handle| handle == passkey.user_handle)
+        });
+        let passkey = match passkey {
             Some(passkey) => passkey,
             None => {
                 self.refused(&user, &keys, &reserved, &client).await?;
@@ -271,17 +277,39 @@ impl<S: AuthStore> AuthService<S> {
             .await?
         {
             self.refused(&user, &keys, &reserved, &client).await?;
-            return Err(PasskeyError::CounterNotIncreased.into());
+            return Err(match store.find_passkey(&passkey.credential_id).await? {
+                Some(_) => PasskeyError::CounterNotIncreased,
+                None => PasskeyError::Rejected("the passkey was removed meanwhile".into()),
+            }
+            .into());
+        }
+        // The owner proved themselves: whatever happens to the pending
+        // sign-in, these attempts are not failures.
+        self.settle_success(&keys, true).await?;
+        if pending.is_none() {
+            self.settle_success(&self.ceremony_starts(&client), false)
+                .await?;
         }
         if let Some(pending) = pending {
             if !store.delete_pending_sign_in(&pending.digest()).await? {
+                // Completed meanwhile, by another request.
                 return Err(SecondFactorError::SignInExpired.into());
             }
         }
-        self.settle_success(&keys, true).await?;
         self.record(user.id, EventKind::Login, Actor::Owner, &client)
             .await?;
         self.start_session(user, client, length).await
+    }
+
+    /// The counter of passkey sign-ins started without an account from
+    /// `client`'s address.
+    fn ceremony_starts(&self, client: &ClientInfo) -> Vec<Counter> {
+        let limit = self.throttle_policy().address_limit;
+        client
+            .addr
+            .map(|addr| Counter::kept(ThrottleKey::passkey_ceremonies(addr), limit))
+            .into_iter()
+            .collect()
     }
 
     async fn keep_ceremony(

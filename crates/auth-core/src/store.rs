@@ -581,6 +581,17 @@ pub struct PendingSignInRecord {
     pub expires_at: OffsetDateTime,
 }
 
+impl PendingSignInRecord {
+    /// The length of the session the sign-in issues, as the password step
+    /// asked.
+    pub fn session_length(&self) -> crate::SessionLength {
+        match self.remember {
+            true => crate::SessionLength::Remembered,
+            false => crate::SessionLength::Browser,
+        }
+    }
+}
+
 /// Second factors: an account's authenticator-app secret, its recovery
 /// codes (kept as digests), and sign-ins waiting for one of them. Every
 /// one-time secret is used up in one atomic step, so of two requests with
@@ -693,10 +704,11 @@ pub trait SecondFactorStore: Send + Sync {
 /// taking one ceremony, or recording one signature counter, exactly one
 /// wins, on one instance or several.
 pub trait PasskeyStore: Send + Sync {
-    /// Adds `passkey` unless its credential id is registered already (to
-    /// any account: [`AddPasskey::Duplicate`]) or its account has `limit`
-    /// passkeys ([`AddPasskey::TooMany`]), in one transaction that holds
-    /// the account's row, so simultaneous additions never pass the limit.
+    /// Adds `passkey` unless its account has `limit` passkeys
+    /// ([`AddPasskey::TooMany`], checked first) or its credential id is
+    /// registered already (to any account: [`AddPasskey::Duplicate`]), in
+    /// one transaction that holds the account's row, so simultaneous
+    /// additions never pass the limit.
     fn add_passkey(
         &self,
         passkey: NewPasskey,

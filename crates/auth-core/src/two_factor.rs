@@ -144,12 +144,8 @@ impl<S: AuthStore> AuthService<S> {
         }
         self.record(user.id, EventKind::Login, Actor::Owner, &client)
             .await?;
-        let length = if record.remember {
-            SessionLength::Remembered
-        } else {
-            SessionLength::Browser
-        };
-        self.start_session(user, client, length).await
+        self.start_session(user, client, record.session_length())
+            .await
     }
 
     /// Uses up `code` for `user`, whose enabled secret is `totp`: an app's

@@ -373,3 +373,68 @@ async fn the_limit_on_passkeys_and_an_operators_reset() {
     assert!(f.auth.passkeys(issued.user.id).await.unwrap().is_empty());
     assert!(f.auth.login(EMAIL, ADA.password).await.is_ok());
 }
+
+#[tokio::test]
+async fn starts_without_an_account_are_limited_but_sign_ins_give_theirs_back() {
+    let f = fixture();
+    let port = &PlainText::default();
+    with_passkey(&f, port, "key-1").await;
+    let office = || ClientInfo::new(Some("192.0.2.7".parse().unwrap()), None);
+    let limit = f.auth.throttle_policy().address_limit;
+    // A whole office signing in one after the other is never refused.
+    for counter in 1..=limit + 5 {
+        let started = f
+            .auth
+            .begin_passkey_sign_in(port, None, office())
+            .await
+            .unwrap();
+        f.auth
+            .finish_passkey_sign_in(
+                port,
+                &started.token,
+                None,
+                &format!("key-1:{counter}"),
+                SessionLength::Browser,
+                office(),
+            )
+            .await
+            .unwrap();
+    }
+    // Starts left unanswered add up to the limit.
+    for _ in 0..limit {
+        f.auth
+            .begin_passkey_sign_in(port, None, office())
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        f.auth.begin_passkey_sign_in(port, None, office()).await,
+        Err(AuthError::Throttled { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_second_step_ceremony_answered_as_a_sign_in_without_password_is_expired() {
+    let f = fixture();
+    let port = &PlainText::default();
+    with_passkey(&f, port, "key-1").await;
+    let pending = pending(&f).await;
+    let started = f
+        .auth
+        .begin_passkey_sign_in(port, Some(&pending), ClientInfo::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.auth
+            .finish_passkey_sign_in(
+                port,
+                &started.token,
+                None,
+                "key-1:1",
+                SessionLength::Browser,
+                ClientInfo::default()
+            )
+            .await,
+        Err(AuthError::Passkey(PasskeyError::CeremonyExpired))
+    ));
+}

@@ -1839,6 +1839,11 @@ async fn passkeys_are_added_found_used_and_removed(store: impl ConformantStore) 
         AddPasskey::TooMany,
         "no passkey beyond the limit"
     );
+    assert_eq!(
+        store.add_passkey(new_passkey(ada.id, 1), 2).await.unwrap(),
+        AddPasskey::TooMany,
+        "the limit is checked before the credential id"
+    );
     let listed = store.list_passkeys(ada.id).await.unwrap();
     assert_eq!(
         listed.iter().map(|p| p.id).collect::<Vec<_>>(),

@@ -47,7 +47,9 @@ pub fn fairing(passkeys: Passkeys, public_url: Option<String>) -> impl Fairing {
                     let _ = passkeys.0.set(party);
                 }
                 Err(problem) => log::warn!(
-                    "Passkeys are off: {problem} (set public_url to the site's https address)"
+                    "Passkeys are off: {problem} (set public_url to the site's https address). \
+                     Accounts whose only second factor is a passkey cannot sign in until it is \
+                     set, or until `auth-web users reset-2fa` removes their passkeys."
                 ),
             }
         })

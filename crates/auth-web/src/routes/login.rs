@@ -40,10 +40,16 @@ impl LoginForm {
     /// How long the session should last: remembered only when the box was
     /// ticked; any other value is taken as not.
     fn length(&self) -> SessionLength {
-        match self.remember.trim() {
-            "on" | "true" | "1" | "yes" => SessionLength::Remembered,
-            _ => SessionLength::Browser,
-        }
+        session_length(&self.remember)
+    }
+}
+
+/// The session a "remember me" checkbox's value asks for: remembered only
+/// when ticked; any other value is taken as not.
+pub(crate) fn session_length(remember: &str) -> SessionLength {
+    match remember.trim() {
+        "on" | "true" | "1" | "yes" => SessionLength::Remembered,
+        _ => SessionLength::Browser,
     }
 }
 

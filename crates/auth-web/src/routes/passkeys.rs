@@ -4,7 +4,6 @@
 //! the browser's side: it asks the options from (or reads them off) the
 //! page, calls WebAuthn, and posts the answer in an ordinary form.
 
-use auth_core::time::OffsetDateTime;
 use auth_core::{
     AuthError, CeremonyToken, PasskeyError, PasskeyId, SecondFactorError, SessionLength,
     StartedCeremony, PASSKEY_CEREMONY_VALID_FOR,
@@ -52,7 +51,7 @@ fn hold(jar: &CookieJar<'_>, policy: CookiePolicy, started: &StartedCeremony) {
     jar.add_private(policy.cookie_for(
         CEREMONY_COOKIE,
         started.token.expose_secret().to_owned(),
-        OffsetDateTime::now_utc(),
+        started.expires_at - PASSKEY_CEREMONY_VALID_FOR,
         PASSKEY_CEREMONY_VALID_FOR,
     ));
 }
@@ -357,7 +356,8 @@ pub async fn sign_in_options(
 #[derive(FromForm)]
 pub struct SignInForm {
     credential: TextField,
-    remember: bool,
+    /// The login form's "remember me", copied by passkeys.js.
+    remember: TextField,
     next: TextField,
 }
 
@@ -391,10 +391,7 @@ pub async fn sign_in(
     let Some(token) = take_held(jar, cookie.policy()) else {
         return Ok(back(SIGN_IN_EXPIRED.into()));
     };
-    let length = match form.remember {
-        true => SessionLength::Remembered,
-        false => SessionLength::Browser,
-    };
+    let length = login::session_length(&form.remember);
     let result = auth
         .finish_passkey_sign_in(party, &token, None, &form.credential, length, &client.0)
         .await;
@@ -414,7 +411,8 @@ const SIGN_IN_EXPIRED: &str = "That passkey request expired or was already used.
 fn refused(error: AuthError, client: &Client) -> Result<String, AppError> {
     login::security_event(&error, client);
     Ok(match error {
-        AuthError::Passkey(PasskeyError::CeremonyExpired) => SIGN_IN_EXPIRED.into(),
+        AuthError::Passkey(PasskeyError::CeremonyExpired)
+        | AuthError::SecondFactor(SecondFactorError::SignInExpired) => SIGN_IN_EXPIRED.into(),
         AuthError::Passkey(PasskeyError::CounterNotIncreased) => {
             log::warn!(
                 target: "security",

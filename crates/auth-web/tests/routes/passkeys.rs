@@ -239,6 +239,17 @@ async fn a_replayed_answer_or_an_expired_challenge_is_refused() {
         .contains("That passkey was not accepted"));
     assert!(!signed_in(&app).await);
 
+    // An answer to the second step's challenge, posted as a sign-in
+    // without a password: the ceremony is not for that.
+    let (options, token) = password_step(&app).await;
+    let answer = passkey.get(&options);
+    assert_eq!(
+        passkey_alone(&app, &token, &answer).await.as_deref(),
+        Some("/login")
+    );
+    assert!(app.page("/login").await.contains(EXPIRED));
+    assert!(!signed_in(&app).await);
+
     // A right answer, too late.
     let (options, token) = start(&app, "/login/passkey/options", "/login").await;
     app.clock.advance(Duration::minutes(6));
