@@ -10,6 +10,7 @@
 //! `--binary target/debug/auth-web`; its figures mean nothing).
 
 mod bench;
+mod flask;
 mod scale;
 mod server;
 mod wrk;
@@ -26,7 +27,7 @@ async fn main() -> ExitCode {
         },
         _ => Err(
             "usage: cargo xtask bench [--postgres URL] [--seconds N] [--scale N] [--smoke] \
-             [--binary PATH]"
+             [--binary PATH] [--flask DIR]"
                 .into(),
         ),
     };
