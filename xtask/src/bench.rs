@@ -507,7 +507,11 @@ fn report(options: &Options, backend: &str, r: &Results, flask: Option<&FlaskRes
             out,
             "The Flask original ({}), served by gunicorn with {} workers of 8 threads, \
              on its own SQLite file, in the same run:\n",
-            f.dir.display(),
+            options
+                .flask
+                .as_deref()
+                .unwrap_or(f.dir.as_path())
+                .display(),
             f.workers
         );
         out += "| Scenario | Request | Connections | Requests/s | p50 ms | p99 ms | Errors |\n";

@@ -62,6 +62,30 @@ pub(crate) struct SessionRow {
     times: SessionTimesRow,
 }
 
+#[cfg(feature = "sqlite")]
+impl SessionRow {
+    /// The row of [`sql::SELECT_SESSION`](crate::sql::SELECT_SESSION) as
+    /// rusqlite reads it, by the same column names.
+    pub(crate) fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            user: UserRow {
+                id: row.get("id")?,
+                email: row.get("email")?,
+                name: row.get("name")?,
+                created_at: row.get("created_at")?,
+                email_confirmed_at: row.get("email_confirmed_at")?,
+            },
+            times: SessionTimesRow {
+                session_created_at: row.get("session_created_at")?,
+                last_seen_at: row.get("last_seen_at")?,
+                expires_at: row.get("expires_at")?,
+                idle_timeout: row.get("idle_timeout")?,
+                authenticated_at: row.get("authenticated_at")?,
+            },
+        })
+    }
+}
+
 /// A session's times, as both session queries select them (its
 /// `created_at` renamed, since a join with users has another).
 #[derive(sqlx::FromRow)]

@@ -131,6 +131,12 @@ impl SessionStore for Store {
         &self,
         digest: &TokenDigest,
     ) -> Result<Option<SessionRecord>, StoreError> {
+        #[cfg(feature = "sqlite")]
+        if let Store::Sqlite(store) = self {
+            if let Some(found) = store.read_session(digest) {
+                return found;
+            }
+        }
         on_pool!(self, pool => sqlx::query_as::<_, rows::SessionRow>(sql::SELECT_SESSION)
             .bind(&digest.as_bytes()[..])
             .fetch_optional(pool)

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use auth_core::{SessionRecord, StoreError, TokenDigest};
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -22,6 +25,71 @@ use crate::PoolOptions;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Read-only connections for the session lookup, for a database file.
+    readers: Option<Arc<Readers>>,
+}
+
+/// Read-only connections to the database file, used on the calling thread:
+/// a lookup by primary key takes microseconds, less than handing it to a
+/// connection's thread and back. WAL mode lets them read while the pool's
+/// connections write, and each statement reads what was committed when it
+/// began, on whichever instance or process committed it.
+struct Readers {
+    file: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+    /// Set by [`SqliteStore::close`]: a closed store reads nothing either.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers").field("file", &self.file).finish()
+    }
+}
+
+/// Idle readers kept; more are opened while more lookups run at once.
+const IDLE_READERS: usize = 8;
+
+impl Readers {
+    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        let connection = rusqlite::Connection::open_with_flags(
+            &self.file,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // Never wait on the request's thread: a lookup that finds the file
+        // busy (rare in WAL mode) goes through the pool instead.
+        connection.busy_timeout(std::time::Duration::ZERO)?;
+        Ok(connection)
+    }
+
+    /// Runs `read` on an idle reader (or a new one); `None` if SQLite
+    /// refused, for the caller to ask the pool instead.
+    fn with<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Option<T> {
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let connection = match idle {
+            Some(connection) => connection,
+            None => self.open().ok()?,
+        };
+        let result = read(&connection).ok();
+        if result.is_some() {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < IDLE_READERS {
+                idle.push(connection);
+            }
+        }
+        result
+    }
 }
 
 impl SqliteStore {
@@ -74,7 +142,32 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(ConnectError::from_sqlx)?;
-        Ok(Self { pool })
+        // After the pool: its first connection made the file, in WAL mode.
+        let readers = file.map(|file| {
+            Arc::new(Readers {
+                file,
+                idle: Mutex::new(Vec::new()),
+                closed: std::sync::atomic::AtomicBool::new(false),
+            })
+        });
+        Ok(Self { pool, readers })
+    }
+
+    /// The session filed under `digest`, read on this thread; `None` if
+    /// that cannot be done (an in-memory database, a pool from elsewhere,
+    /// SQLite busy), for the caller to ask the pool.
+    pub(crate) fn read_session(
+        &self,
+        digest: &TokenDigest,
+    ) -> Option<Result<Option<SessionRecord>, StoreError>> {
+        let row = self.readers.as_ref()?.with(|connection| {
+            let mut statement = connection.prepare_cached(crate::sql::SELECT_SESSION)?;
+            let mut rows = statement.query([&digest.as_bytes()[..]])?;
+            rows.next()?
+                .map(crate::rows::SessionRow::from_rusqlite)
+                .transpose()
+        })?;
+        Some(row.map(TryInto::try_into).transpose())
     }
 
     /// The file a `sqlite:` URL names (`sqlite://data/auth.db`:
@@ -91,7 +184,10 @@ impl SqliteStore {
     /// Wraps a pool configured elsewhere. Set the connection options above on
     /// it yourself.
     pub fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            readers: None,
+        }
     }
 
     /// The underlying pool.
@@ -101,6 +197,16 @@ impl SqliteStore {
 
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
+        if let Some(readers) = &self.readers {
+            readers
+                .closed
+                .store(true, std::sync::atomic::Ordering::Release);
+            readers
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+        }
         self.pool.close().await;
     }
 }
