@@ -9,7 +9,7 @@ use std::fmt;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::{PasskeyError, RandomError, SessionToken, TokenDigest, UserId};
+use crate::{PasskeyError, RandomError, UserId};
 
 /// How long the browser has to answer a challenge.
 pub const PASSKEY_CEREMONY_VALID_FOR: Duration = Duration::minutes(5);
@@ -232,39 +232,13 @@ impl fmt::Debug for CeremonyRecord {
     }
 }
 
-/// The secret the browser holds for a ceremony it was given: like a
-/// [`SessionToken`], of which stores keep only the digest. It ties the
-/// browser's answer to the server-side state that asked the question, on
-/// whichever instance the answer arrives.
-#[derive(Clone, PartialEq, Eq)]
-pub struct CeremonyToken(SessionToken);
-
-impl CeremonyToken {
-    pub(crate) fn generate() -> Result<Self, RandomError> {
-        SessionToken::generate().map(Self)
-    }
-
-    /// Reads a token back from the browser; `None` if it cannot be one.
-    pub fn parse(text: &str) -> Option<Self> {
-        SessionToken::parse(text).map(Self)
-    }
-
-    /// The secret text, for the cookie that carries it.
-    pub fn expose_secret(&self) -> &str {
-        self.0.expose_secret()
-    }
-
-    /// The digest a store keeps.
-    pub fn digest(&self) -> TokenDigest {
-        self.0.digest()
-    }
-}
-
-impl fmt::Debug for CeremonyToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CeremonyToken(<redacted>)")
-    }
-}
+crate::session::single_purpose_token!(
+    /// The secret the browser holds for a ceremony it was given: like a
+    /// [`SessionToken`](crate::SessionToken), of which stores keep only the
+    /// digest. It ties the browser's answer to the server-side state that
+    /// asked the question, on whichever instance the answer arrives.
+    CeremonyToken
+);
 
 /// A question for the browser, as the WebAuthn library makes it.
 pub struct Challenge {

@@ -234,40 +234,15 @@ impl fmt::Debug for RecoveryCode {
     }
 }
 
-/// The secret a browser holds between the password and the second factor
-/// of a sign-in: like a [`SessionToken`](crate::SessionToken), 256 random
-/// bits of which stores keep only the digest, but it opens no page; only
-/// [`AuthService::complete_sign_in`](crate::AuthService::complete_sign_in)
-/// accepts it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SignInToken(crate::SessionToken);
-
-impl SignInToken {
-    pub(crate) fn generate() -> Result<Self, RandomError> {
-        crate::SessionToken::generate().map(Self)
-    }
-
-    /// Reads a token back from the browser; `None` if it cannot be one.
-    pub fn parse(text: &str) -> Option<Self> {
-        crate::SessionToken::parse(text).map(Self)
-    }
-
-    /// The secret text, for the cookie that carries it.
-    pub fn expose_secret(&self) -> &str {
-        self.0.expose_secret()
-    }
-
-    /// The digest a store keeps.
-    pub fn digest(&self) -> TokenDigest {
-        self.0.digest()
-    }
-}
-
-impl fmt::Debug for SignInToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SignInToken(<redacted>)")
-    }
-}
+crate::session::single_purpose_token!(
+    /// The secret a browser holds between the password and the second
+    /// factor of a sign-in: like a [`SessionToken`](crate::SessionToken),
+    /// 256 random bits of which stores keep only the digest, but it opens no
+    /// page; only
+    /// [`AuthService::complete_sign_in`](crate::AuthService::complete_sign_in)
+    /// accepts it.
+    SignInToken
+);
 
 /// A sign-in whose password was right, waiting for the second factor.
 #[derive(Debug, Clone)]

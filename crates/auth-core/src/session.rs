@@ -259,6 +259,46 @@ impl IssuedSession {
     }
 }
 
+/// Defines a token for one purpose (a pending sign-in, a passkey ceremony):
+/// made like a [`SessionToken`], kept by stores only as its digest, and
+/// accepted by nothing but the methods of that purpose. `Debug` prints no
+/// secret.
+macro_rules! single_purpose_token {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(crate::SessionToken);
+
+        impl $name {
+            pub(crate) fn generate() -> Result<Self, crate::RandomError> {
+                crate::SessionToken::generate().map(Self)
+            }
+
+            /// Reads a token back from the browser; `None` if it cannot be one.
+            pub fn parse(text: &str) -> Option<Self> {
+                crate::SessionToken::parse(text).map(Self)
+            }
+
+            /// The secret text, for the cookie that carries it.
+            pub fn expose_secret(&self) -> &str {
+                self.0.expose_secret()
+            }
+
+            /// The digest a store keeps.
+            pub fn digest(&self) -> crate::TokenDigest {
+                self.0.digest()
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
+}
+pub(crate) use single_purpose_token;
+
 #[cfg(test)]
 mod tests {
     use super::*;
