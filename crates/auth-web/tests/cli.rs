@@ -246,8 +246,20 @@ async fn resetting_two_factor_lets_the_password_alone_sign_in(site: Site) {
         "the password alone opens nothing"
     );
 
+    let shown = site.ok(&["users", "show", "ada@example.com"], "");
+    assert!(
+        shown.contains("app (TOTP)     on, 10 recovery codes left"),
+        "{shown}"
+    );
+    let shown = site.json(&["users", "show", "ada@example.com", "--json"]);
+    assert_eq!(shown["second_factor"]["app"], true, "{shown}");
+    assert_eq!(shown["second_factor"]["recovery_codes"], 10, "{shown}");
+    assert_eq!(shown["second_factor"]["passkeys"], serde_json::json!([]));
+
     let reset = site.ok(&["users", "reset-2fa", "ada@example.com"], "");
     assert!(reset.contains("Removed the authenticator app"), "{reset}");
+    let shown = site.ok(&["users", "show", "ada@example.com"], "");
+    assert!(shown.contains("app (TOTP)     off"), "{shown}");
     let again = browser();
     login(&again, &base, "ada@example.com", "analytical engine").await;
     assert_eq!(secrets_status(&again, &base).await, StatusCode::OK);

@@ -6,7 +6,7 @@ use std::io::Write;
 use auth_core::time::OffsetDateTime;
 use auth_core::{AccountEvent, AccountSummary};
 
-use crate::http::account_json::when;
+use crate::http::account_json::{when, SecondFactors};
 
 /// The columns of `users list`.
 const HEADER: [&str; 8] = [
@@ -71,6 +71,7 @@ pub fn table(
 pub fn details(
     out: &mut impl Write,
     account: &AccountSummary,
+    factors: &SecondFactors,
     history: &[AccountEvent],
 ) -> std::io::Result<()> {
     let [id, email, name, created, confirmed, disabled, last_login, sessions] = columns(account);
@@ -85,6 +86,21 @@ pub fn details(
         ("live sessions", sessions),
     ] {
         writeln!(out, "{label:<14} {value}")?;
+    }
+    let app = match factors.app {
+        true => format!("on, {} recovery codes left", factors.recovery_codes),
+        false => "off".to_owned(),
+    };
+    writeln!(out, "{:<14} {app}", "app (TOTP)")?;
+    writeln!(out, "{:<14} {}", "passkeys", factors.passkeys.len())?;
+    for passkey in &factors.passkeys {
+        let used = passkey.last_used_at.map_or("never".to_owned(), when);
+        writeln!(
+            out,
+            "  {}  added {}, last used {used}",
+            passkey.name.as_str(),
+            when(passkey.created_at)
+        )?;
     }
     writeln!(out, "history (most recent first):")?;
     if history.is_empty() {

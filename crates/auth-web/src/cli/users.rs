@@ -7,7 +7,7 @@ use auth_core::{AccountSummary, Registration};
 use crate::cli::context::Context;
 use crate::cli::output;
 use crate::cli::{secret, CliError, UsersCommand};
-use crate::http::account_json::AccountJson;
+use crate::http::account_json::{AccountJson, SecondFactors};
 
 /// Accounts fetched per query by `list`: output starts at once and memory
 /// stays flat however many accounts there are.
@@ -29,12 +29,15 @@ pub async fn run(
         UsersCommand::Show { email, json } => {
             let account = find(context, &email).await?;
             let history = auth.history(account.user.id, HISTORY).await?;
+            let factors = SecondFactors::of(auth, account.user.id).await?;
             if json {
-                let view = AccountJson::new(&account).with_history(&history);
+                let view = AccountJson::new(&account)
+                    .with_history(&history)
+                    .with_second_factor(&factors);
                 serde_json::to_writer_pretty(&mut *out, &view).map_err(std::io::Error::from)?;
                 writeln!(out)?;
             } else {
-                output::details(out, &account, &history)?;
+                output::details(out, &account, &factors, &history)?;
             }
             Ok(())
         }

@@ -6,13 +6,17 @@
 //! `last_login_at` (RFC 3339 in UTC, or null) and `live_sessions`; with
 //! its history, `history`, the most recent events first, each with `at`,
 //! `kind`, `operator` (null when the account's owner acted), `client` (the
-//! address) and `device`. The export adds the live `sessions`, each with
-//! `created_at`, `last_seen_at`, `expires_at`, `client`, `device` and
-//! `current`.
+//! address) and `device`, and its `second_factor`: `app` (whether an
+//! authenticator app is on), `recovery_codes` (unused) and `passkeys`, each
+//! with `name`, `created_at` and `last_used_at`. The export adds the live
+//! `sessions`, each with `created_at`, `last_seen_at`, `expires_at`,
+//! `client`, `device` and `current`.
 
 use auth_core::time::format_description::well_known::Rfc3339;
 use auth_core::time::OffsetDateTime;
-use auth_core::{AccountEvent, AccountSummary, SessionSummary};
+use auth_core::{AccountEvent, AccountSummary, AuthError, SessionSummary, StoredPasskey, UserId};
+
+use crate::setup::Auth;
 use serde::Serialize;
 
 /// An account in the JSON output.
@@ -28,6 +32,52 @@ pub struct AccountJson<'a> {
     live_sessions: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<Vec<EventJson<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    second_factor: Option<SecondFactorJson<'a>>,
+}
+
+/// What an account signs in with besides its password, for the operator's
+/// `users show` and the owner's export.
+pub struct SecondFactors {
+    /// Whether an authenticator app is on.
+    pub app: bool,
+    /// Its unused recovery codes.
+    pub recovery_codes: u32,
+    /// Its passkeys, oldest first.
+    pub passkeys: Vec<StoredPasskey>,
+}
+
+impl SecondFactors {
+    /// The account `user`'s.
+    pub async fn of(auth: &Auth, user: UserId) -> Result<Self, AuthError> {
+        let app = auth.has_app(user).await?;
+        let recovery_codes = match app {
+            true => auth.recovery_codes_left(user).await?,
+            false => 0,
+        };
+        Ok(Self {
+            app,
+            recovery_codes,
+            passkeys: auth.passkeys(user).await?,
+        })
+    }
+}
+
+/// An account's second factors in the JSON output: never a secret, a
+/// code or a key.
+#[derive(Serialize)]
+pub struct SecondFactorJson<'a> {
+    app: bool,
+    recovery_codes: u32,
+    passkeys: Vec<PasskeyJson<'a>>,
+}
+
+/// A passkey in the JSON output.
+#[derive(Serialize)]
+pub struct PasskeyJson<'a> {
+    name: &'a str,
+    created_at: String,
+    last_used_at: Option<String>,
 }
 
 /// An event in the JSON output.
@@ -59,7 +109,26 @@ impl<'a> AccountJson<'a> {
             last_login_at: account.last_login_at.map(when),
             live_sessions: account.live_sessions,
             history: None,
+            second_factor: None,
         }
+    }
+
+    /// With its second factors.
+    pub fn with_second_factor(mut self, factors: &'a SecondFactors) -> Self {
+        self.second_factor = Some(SecondFactorJson {
+            app: factors.app,
+            recovery_codes: factors.recovery_codes,
+            passkeys: factors
+                .passkeys
+                .iter()
+                .map(|passkey| PasskeyJson {
+                    name: passkey.name.as_str(),
+                    created_at: when(passkey.created_at),
+                    last_used_at: passkey.last_used_at.map(when),
+                })
+                .collect(),
+        });
+        self
     }
 
     /// With its history.

@@ -18,7 +18,7 @@ use crate::guards::form_field::TextField;
 use crate::guards::local_path::LocalPath;
 use crate::guards::session_cookie::SessionCookie;
 use crate::guards::{Client, CsrfForm, CsrfToken, CurrentUser, NoFields, RecentLogin};
-use crate::http::account_json::{AccountJson, ExportJson, SessionJson};
+use crate::http::account_json::{AccountJson, ExportJson, SecondFactors, SessionJson};
 use crate::http::error::AppError;
 use crate::http::page::Page;
 use crate::http::reply::{FieldErrors, FormWording, Refusal, Reply};
@@ -338,8 +338,11 @@ pub async fn export(user: RecentLogin, auth: &State<Auth>) -> Result<JsonDownloa
     let history = auth.history(id, EXPORT_HISTORY).await?;
     let this = user.token.digest();
     let sessions = auth.list_sessions(id).await?;
+    let factors = SecondFactors::of(auth, id).await?;
     let export = ExportJson {
-        account: AccountJson::new(&account).with_history(&history),
+        account: AccountJson::new(&account)
+            .with_history(&history)
+            .with_second_factor(&factors),
         sessions: sessions
             .iter()
             .map(|s| SessionJson::new(s, s.digest == this))

@@ -169,6 +169,12 @@ async fn a_passkey_is_added_then_asked_for_after_the_password_and_signs_in_alone
     let mut passkey = add(&app, "Laptop").await;
     let account = app.page("/account").await;
     assert!(account.contains("Laptop") && account.contains("never"));
+    let export: serde_json::Value =
+        serde_json::from_str(&app.page("/account/export").await).unwrap();
+    let factors = &export["account"]["second_factor"];
+    assert_eq!(factors["app"], false, "{export}");
+    assert_eq!(factors["passkeys"][0]["name"], "Laptop", "{export}");
+    assert_eq!(factors["passkeys"][0]["last_used_at"], serde_json::Value::Null);
     let mail = app.mail(2).await;
     assert_eq!(with_subject(&mail, "Your passkeys changed").len(), 1);
     assert!(app.page("/account/history").await.contains("Passkey added"));
