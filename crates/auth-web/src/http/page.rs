@@ -10,6 +10,7 @@ use crate::guards::{CsrfToken, Visitor};
 use crate::http::assets::AssetVersion;
 use crate::http::flash::FlashMessage;
 use crate::setup::Auth;
+use crate::webauthn::Passkeys;
 
 /// The layout's data: who is logged in, the flash message (consumed by
 /// rendering it, so it shows once), and the CSRF token for the navigation
@@ -21,6 +22,7 @@ pub struct Page<'r> {
     password_min_chars: usize,
     asset_version: &'r str,
     path: &'r str,
+    passkeys_on: bool,
 }
 
 #[derive(Serialize)]
@@ -40,6 +42,9 @@ struct Layout<'a, C> {
     asset_version: &'a str,
     /// The page's path, for marking the current page in the navigation.
     path: &'a str,
+    /// Whether passkeys work on this site (its address has a domain name):
+    /// without, the pages offer none.
+    passkeys_on: bool,
 }
 
 #[derive(Serialize)]
@@ -65,6 +70,7 @@ impl<'r> Page<'r> {
             password_min_chars: PasswordPolicy::DEFAULT_MIN_CHARS,
             asset_version: asset_version(req),
             path: req.uri().path().as_str(),
+            passkeys_on: passkeys_on(req),
         }
     }
 
@@ -89,6 +95,7 @@ impl<'r> Page<'r> {
                 password_max_chars: PasswordPolicy::MAX_CHARS,
                 asset_version: self.asset_version,
                 path: self.path,
+                passkeys_on: self.passkeys_on,
             },
         )
     }
@@ -119,8 +126,15 @@ impl<'r> FromRequest<'r> for Page<'r> {
             password_min_chars,
             asset_version: asset_version(req),
             path: req.uri().path().as_str(),
+            passkeys_on: passkeys_on(req),
         })
     }
+}
+
+fn passkeys_on(req: &Request<'_>) -> bool {
+    req.rocket()
+        .state::<Passkeys>()
+        .is_some_and(|passkeys| passkeys.get().is_some())
 }
 
 fn asset_version<'r>(req: &'r Request<'_>) -> &'r str {

@@ -174,7 +174,10 @@ async fn a_passkey_is_added_then_asked_for_after_the_password_and_signs_in_alone
     let factors = &export["account"]["second_factor"];
     assert_eq!(factors["app"], false, "{export}");
     assert_eq!(factors["passkeys"][0]["name"], "Laptop", "{export}");
-    assert_eq!(factors["passkeys"][0]["last_used_at"], serde_json::Value::Null);
+    assert_eq!(
+        factors["passkeys"][0]["last_used_at"],
+        serde_json::Value::Null
+    );
     let mail = app.mail(2).await;
     assert_eq!(with_subject(&mail, "Your passkeys changed").len(), 1);
     assert!(app.page("/account/history").await.contains("Passkey added"));
@@ -400,4 +403,25 @@ async fn removing_a_passkey_needs_the_password_and_ends_the_second_step() {
         Some("/secrets"),
         "no passkey, no second step"
     );
+}
+
+#[tokio::test]
+async fn with_an_ip_address_for_public_url_the_pages_offer_no_passkeys() {
+    let app = app_with(tempfile::tempdir().unwrap(), |f| {
+        f.merge(("public_url", "http://192.0.2.1:8000"))
+    })
+    .await;
+    app.register("ada@example.com", "Ada", RIGHT).await;
+    let account = app.page("/account").await;
+    assert!(account.contains("New passkeys cannot be made on this site right now."));
+    assert!(
+        !account.contains("action=\"/account/passkeys\""),
+        "{account}"
+    );
+    app.logout().await;
+    let login = app.page("/login").await;
+    assert!(!login.contains("/login/passkey"), "{login}");
+    let token = app.token_from("/login").await;
+    let refused = post_with(&app.client, "/login/passkey/options", &token, &[]).await;
+    assert_eq!(refused.status(), Status::ServiceUnavailable);
 }
