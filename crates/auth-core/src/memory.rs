@@ -14,7 +14,8 @@ use crate::{
     NewPendingSignIn, NewSession, NewUser, PasskeyId, PasskeyStore, PasswordHash,
     PendingSignInRecord, QueuedMail, SecondFactorStore, SessionRecord, SessionStore,
     SessionSummary, SessionTimes, StoreError, StoredPasskey, ThrottleKey, ThrottleState,
-    ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User, UserCredentials, UserId, UserStore,
+    ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User, UserCredentials, UserHandle, UserId,
+    UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -62,6 +63,7 @@ struct State {
     /// By id: oldest first.
     passkeys: std::collections::BTreeMap<PasskeyId, StoredPasskey>,
     ceremonies: HashMap<TokenDigest, CeremonyRecord>,
+    passkey_users: HashMap<UserId, UserHandle>,
 }
 
 #[derive(Debug, Clone)]
@@ -420,6 +422,7 @@ impl AccountStore for MemoryStore {
         state.pending_sign_ins.retain(|_, p| p.user_id != id);
         state.passkeys.retain(|_, p| p.user_id != id);
         state.ceremonies.retain(|_, c| c.user_id != Some(id));
+        state.passkey_users.remove(&id);
         Ok(true)
     }
 }
@@ -839,6 +842,18 @@ impl SecondFactorStore for MemoryStore {
 }
 
 impl PasskeyStore for MemoryStore {
+    async fn user_handle(
+        &self,
+        user: UserId,
+        candidate: UserHandle,
+    ) -> Result<UserHandle, StoreError> {
+        let mut state = self.state();
+        if !state.users.contains_key(&user) {
+            return Err(StoreError::Backend("no such user".into()));
+        }
+        Ok(*state.passkey_users.entry(user).or_insert(candidate))
+    }
+
     async fn add_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<AddPasskey, StoreError> {
         let mut state = self.state();
         if !state.users.contains_key(&passkey.user_id) {

@@ -33,11 +33,11 @@ impl<S: AuthStore> AuthService<S> {
             return Err(PasskeyError::TooMany.into());
         }
         // One handle per account, so an authenticator keeps one entry for
-        // it; the first passkey's handle is new.
-        let handle = match passkeys.first() {
-            Some(passkey) => passkey.user_handle,
-            None => UserHandle::generate()?,
-        };
+        // it, chosen once even by simultaneous first registrations.
+        let handle = self
+            .store()
+            .user_handle(user.id, UserHandle::generate()?)
+            .await?;
         let exclude: Vec<_> = passkeys.iter().map(|p| p.credential_id.clone()).collect();
         let challenge = webauthn.start_registration(
             handle,

@@ -24,7 +24,7 @@ use time::{Duration, OffsetDateTime};
 use crate::{
     AccountEvent, CeremonyRecord, ClientInfo, CredentialId, DisplayName, Email, LinkPurpose,
     MailKind, NewPasskey, PasskeyId, PasswordHash, SessionTimes, StoredPasskey, ThrottleKey,
-    ThrottleState, TokenDigest, TotpSecret, User, UserId,
+    ThrottleState, TokenDigest, TotpSecret, User, UserHandle, UserId,
 };
 
 /// A boxed error from a store's driver.
@@ -714,6 +714,15 @@ pub trait PasskeyStore: Send + Sync {
         passkey: NewPasskey,
         limit: u32,
     ) -> impl Future<Output = Result<AddPasskey, StoreError>> + Send;
+
+    /// `user`'s WebAuthn user handle: the one kept for it, or else
+    /// `candidate`, kept from now on. Of simultaneous calls for one account,
+    /// all get the same handle.
+    fn user_handle(
+        &self,
+        user: UserId,
+        candidate: UserHandle,
+    ) -> impl Future<Output = Result<UserHandle, StoreError>> + Send;
 
     /// `user`'s passkeys, oldest first.
     fn list_passkeys(

@@ -286,6 +286,13 @@ pub const DELETE_EXPIRED_PENDING_SIGN_INS: &str =
 /// simultaneous additions of passkeys to it run one after the other.
 pub const LOCK_USER: &str = "UPDATE users SET name = name WHERE id = $1";
 
+/// Keeps an account's WebAuthn user handle unless it has one.
+pub const INSERT_USER_HANDLE: &str = "INSERT INTO passkey_users (user_id, user_handle) \
+     VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING";
+
+/// An account's WebAuthn user handle.
+pub const SELECT_USER_HANDLE: &str = "SELECT user_handle FROM passkey_users WHERE user_id = $1";
+
 /// How many passkeys an account has.
 pub const COUNT_PASSKEYS: &str = "SELECT count(*) FROM passkeys WHERE user_id = $1";
 

@@ -23,7 +23,7 @@ use auth_core::{
     NewPendingSignIn, NewSession, NewUser, PasskeyId, PasskeyStore, PasswordHash,
     PendingSignInRecord, QueuedMail, SecondFactorStore, SessionRecord, SessionStore,
     SessionSummary, StoreError, StoredPasskey, ThrottleKey, ThrottleState, ThrottleStore,
-    TokenDigest, TotpRecord, TotpSecret, User, UserCredentials, UserId, UserStore,
+    TokenDigest, TotpRecord, TotpSecret, User, UserCredentials, UserHandle, UserId, UserStore,
 };
 
 use crate::error::{classify, classify_user_insert};
@@ -887,6 +887,33 @@ impl SecondFactorStore for Store {
 }
 
 impl PasskeyStore for Store {
+    async fn user_handle(
+        &self,
+        user: UserId,
+        candidate: UserHandle,
+    ) -> Result<UserHandle, StoreError> {
+        let kept: Vec<u8> = on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(classify)?;
+            sqlx::query(sql::INSERT_USER_HANDLE)
+                .bind(user.get())
+                .bind(&candidate.as_bytes()[..])
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            let kept = sqlx::query_scalar(sql::SELECT_USER_HANDLE)
+                .bind(user.get())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(classify)?;
+            tx.commit().await.map_err(classify)?;
+            kept
+        });
+        let bytes: [u8; 16] = kept.as_slice().try_into().map_err(|_| {
+            StoreError::Corrupt(format!("the user handle of account {}", user.get()))
+        })?;
+        Ok(UserHandle::from_bytes(bytes))
+    }
+
     async fn add_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<AddPasskey, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(classify)?;

@@ -99,6 +99,7 @@ where
         passkeys_are_added_found_used_and_removed,
         a_counter_is_accepted_once_and_the_limit_holds_even_at_once,
         ceremonies_are_taken_once_and_purged,
+        a_user_handle_is_chosen_once_even_at_once,
     );
     eprintln!("conformance [{label}]: all checks passed");
 }
@@ -2042,4 +2043,44 @@ async fn ceremonies_are_taken_once_and_purged(store: impl ConformantStore) {
     );
     assert_eq!(store.delete_expired_ceremonies(soon).await.unwrap(), 1);
     assert_eq!(store.delete_expired_ceremonies(soon).await.unwrap(), 0);
+}
+
+async fn a_user_handle_is_chosen_once_even_at_once(store: impl ConformantStore) {
+    const TASKS: u8 = 20;
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .user_handle(ada.id, UserHandle::from_bytes([n; 16]))
+                    .await
+            })
+        })
+        .collect();
+    let mut handles = Vec::new();
+    for task in tasks {
+        handles.push(task.await.expect("task panicked").expect("the store call"));
+    }
+    assert!(
+        handles.windows(2).all(|pair| pair[0] == pair[1]),
+        "{TASKS} simultaneous first calls all get one handle"
+    );
+    assert_eq!(
+        store
+            .user_handle(ada.id, UserHandle::from_bytes([99; 16]))
+            .await
+            .unwrap(),
+        handles[0],
+        "and it stays"
+    );
+    let bob = create(&store, "bob@example.com", "Bob").await;
+    assert_eq!(
+        store
+            .user_handle(bob.id, UserHandle::from_bytes([98; 16]))
+            .await
+            .unwrap(),
+        UserHandle::from_bytes([98; 16]),
+        "each account has its own"
+    );
 }

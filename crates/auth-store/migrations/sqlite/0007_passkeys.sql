@@ -27,3 +27,11 @@ CREATE TABLE passkey_ceremonies (
     expires_at   INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX passkey_ceremonies_expires_at ON passkey_ceremonies (expires_at);
+
+-- Each account's WebAuthn user handle (16 random bytes, nothing personal),
+-- chosen once, so that all its passkeys share one, whichever request made
+-- the first.
+CREATE TABLE passkey_users (
+    user_id     INTEGER NOT NULL PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    user_handle BLOB    NOT NULL UNIQUE CHECK (length(user_handle) = 16)
+);
