@@ -68,16 +68,27 @@ impl Flask {
         data: &Path,
         workers: usize,
     ) -> Result<Self, Box<dyn std::error::Error>> {
+        let database = format!("sqlite:///{}", data.join("flask.db").display());
+        // The app creates its tables when imported; done once here, since
+        // gunicorn's workers importing it together on a fresh file can
+        // race to CREATE TABLE, and the loser's failure stops gunicorn.
+        let created = Command::new(venv.join("bin/python"))
+            .current_dir(dir)
+            .env("SECRET_KEY", "benchmark only")
+            .env("DATABASE_URI", &database)
+            .args(["-c", "import app"])
+            .status()
+            .await?;
+        if !created.success() {
+            return Err("the Flask original's app.py failed to import".into());
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let child = Command::new(venv.join("bin/gunicorn"))
             .current_dir(dir)
             .env("SECRET_KEY", "benchmark only")
-            .env(
-                "DATABASE_URI",
-                format!("sqlite:///{}", data.join("flask.db").display()),
-            )
+            .env("DATABASE_URI", &database)
             .args(["--workers", &workers.to_string(), "--threads", "8"])
             .args([
                 "--bind",
@@ -90,15 +101,23 @@ impl Flask {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()?;
-        let flask = Self {
+        let mut flask = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
         };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !reqwest::get(flask.url("/"))
+        while !client
+            .get(flask.url("/"))
+            .send()
             .await
             .is_ok_and(|r| r.status().is_success())
         {
+            if let Some(status) = flask.child.try_wait()? {
+                return Err(format!("gunicorn exited ({status}) before answering").into());
+            }
             if Instant::now() > deadline {
                 return Err("the Flask original did not answer / within 60 s".into());
             }

@@ -39,6 +39,7 @@ struct Readers {
     idle: Mutex<Vec<rusqlite::Connection>>,
     /// Set by [`SqliteStore::close`]: a closed store reads nothing either.
     closed: std::sync::atomic::AtomicBool,
+    max_idle: usize,
 }
 
 impl std::fmt::Debug for Readers {
@@ -47,8 +48,11 @@ impl std::fmt::Debug for Readers {
     }
 }
 
-/// Idle readers kept; more are opened while more lookups run at once.
-const IDLE_READERS: usize = 8;
+/// Idle readers kept (more are opened while more lookups run at once): a
+/// few per core, since each of Rocket's workers runs one lookup at a time.
+fn idle_readers() -> usize {
+    std::thread::available_parallelism().map_or(8, |cores| (2 * cores.get()).max(8))
+}
 
 impl Readers {
     fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
@@ -84,7 +88,7 @@ impl Readers {
         let result = read(&connection).ok();
         if result.is_some() {
             let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < IDLE_READERS {
+            if idle.len() < self.max_idle {
                 idle.push(connection);
             }
         }
@@ -148,6 +152,7 @@ impl SqliteStore {
                 file,
                 idle: Mutex::new(Vec::new()),
                 closed: std::sync::atomic::AtomicBool::new(false),
+                max_idle: idle_readers(),
             })
         });
         Ok(Self { pool, readers })
