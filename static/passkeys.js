@@ -25,6 +25,15 @@
   };
   const withIds = (list) => (list || []).map((c) => ({ ...c, id: decode(c.id) }));
 
+  // A credential as JSON for the server: binary fields base64url.
+  const asJson = (credential, response) => ({
+    id: credential.id,
+    rawId: encode(credential.rawId),
+    type: credential.type,
+    response,
+    extensions: credential.getClientExtensionResults(),
+  });
+
   const create = async (options) => {
     const publicKey = options.publicKey;
     publicKey.challenge = decode(publicKey.challenge);
@@ -32,17 +41,11 @@
     publicKey.excludeCredentials = withIds(publicKey.excludeCredentials);
     const credential = await navigator.credentials.create({ publicKey });
     const response = credential.response;
-    return {
-      id: credential.id,
-      rawId: encode(credential.rawId),
-      type: credential.type,
-      response: {
-        attestationObject: encode(response.attestationObject),
-        clientDataJSON: encode(response.clientDataJSON),
-        transports: response.getTransports ? response.getTransports() : undefined,
-      },
-      extensions: credential.getClientExtensionResults(),
-    };
+    return asJson(credential, {
+      attestationObject: encode(response.attestationObject),
+      clientDataJSON: encode(response.clientDataJSON),
+      transports: response.getTransports ? response.getTransports() : undefined,
+    });
   };
 
   const get = async (options) => {
@@ -51,18 +54,12 @@
     publicKey.allowCredentials = withIds(publicKey.allowCredentials);
     const credential = await navigator.credentials.get({ publicKey });
     const response = credential.response;
-    return {
-      id: credential.id,
-      rawId: encode(credential.rawId),
-      type: credential.type,
-      response: {
-        authenticatorData: encode(response.authenticatorData),
-        clientDataJSON: encode(response.clientDataJSON),
-        signature: encode(response.signature),
-        userHandle: response.userHandle ? encode(response.userHandle) : null,
-      },
-      extensions: credential.getClientExtensionResults(),
-    };
+    return asJson(credential, {
+      authenticatorData: encode(response.authenticatorData),
+      clientDataJSON: encode(response.clientDataJSON),
+      signature: encode(response.signature),
+      userHandle: response.userHandle ? encode(response.userHandle) : null,
+    });
   };
 
   const fetchOptions = async (form) => {

@@ -57,7 +57,8 @@ impl<S: AuthStore> AuthService<S> {
 
     /// Finishes adding a passkey with the browser's answer (`response`, the
     /// JSON of its `PublicKeyCredential`) to the ceremony `token` names,
-    /// which must have been started by `user`. The owner is told by mail.
+    /// which must have been started by `user`. Returns the new passkey's
+    /// id. The owner is told by mail.
     pub async fn finish_passkey(
         &self,
         webauthn: &impl PasskeyCeremony,
@@ -65,7 +66,7 @@ impl<S: AuthStore> AuthService<S> {
         token: &CeremonyToken,
         response: &str,
         client: impl Into<ClientInfo>,
-    ) -> Result<StoredPasskey, AuthError> {
+    ) -> Result<PasskeyId, AuthError> {
         let ceremony = self.take_ceremony(token).await?;
         let CeremonyKind::Register(name) = ceremony.kind else {
             return Err(PasskeyError::CeremonyExpired.into());
@@ -84,8 +85,7 @@ impl<S: AuthStore> AuthService<S> {
             credential: registered.credential,
             created_at: now,
         };
-        let store = self.store();
-        let id = match store.add_passkey(new.clone(), MAX_PASSKEYS).await? {
+        let id = match self.store().add_passkey(new, MAX_PASSKEYS).await? {
             AddPasskey::Added(id) => id,
             AddPasskey::Duplicate => return Err(PasskeyError::AlreadyRegistered.into()),
             AddPasskey::TooMany => return Err(PasskeyError::TooMany.into()),
@@ -99,17 +99,12 @@ impl<S: AuthStore> AuthService<S> {
         .await?;
         self.queue_mail(MailKind::PasskeysChanged, Some(user), None)
             .await?;
-        Ok(StoredPasskey {
-            id,
-            user_id: new.user_id,
-            credential_id: new.credential_id,
-            user_handle: new.user_handle,
-            name: new.name,
-            credential: new.credential,
-            counter: 0,
-            created_at: new.created_at,
-            last_used_at: None,
-        })
+        Ok(id)
+    }
+
+    /// Whether `user` has a passkey.
+    pub async fn has_passkey(&self, user: UserId) -> Result<bool, AuthError> {
+        Ok(self.store().count_passkeys(user).await? > 0)
     }
 
     /// `user`'s passkeys, oldest first.

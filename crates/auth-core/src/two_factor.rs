@@ -106,7 +106,7 @@ impl<S: AuthStore> AuthService<S> {
             .find_totp(user.id)
             .await?
             .filter(|totp| totp.enabled_at.is_some());
-        if totp.is_none() && store.count_passkeys(user.id).await? == 0 {
+        if totp.is_none() && !self.has_passkey(user.id).await? {
             // Turned off or reset meanwhile: start again with the password.
             store.delete_pending_sign_in(&token.digest()).await?;
             return Err(SecondFactorError::SignInExpired.into());
@@ -176,7 +176,7 @@ impl<S: AuthStore> AuthService<S> {
     /// Whether signing in as `user` takes a second step: the account has
     /// an authenticator app or a passkey.
     pub async fn has_second_factor(&self, user: UserId) -> Result<bool, AuthError> {
-        Ok(self.has_app(user).await? || self.store().count_passkeys(user).await? > 0)
+        Ok(self.has_app(user).await? || self.has_passkey(user).await?)
     }
 
     /// Whether `user` signs in with an authenticator app.

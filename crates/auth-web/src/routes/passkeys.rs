@@ -380,14 +380,8 @@ pub async fn sign_in(
     let form = form.0;
     let next = LocalPath::parse(&form.next);
     let party = relying_party(passkeys)?;
-    let back = |message: String| {
-        Reply::Redirect(Flash::error(
-            Redirect::to(uri!(login::form(
-                next = next.as_ref().map(LocalPath::as_str)
-            ))),
-            message,
-        ))
-    };
+    let form_page = uri!(login::form(next = next.as_ref().map(LocalPath::as_str))).to_string();
+    let back = |message: String| back_to(form_page.clone(), message);
     let Some(token) = take_held(jar, cookie.policy()) else {
         return Ok(back(SIGN_IN_EXPIRED.into()));
     };
@@ -406,13 +400,17 @@ pub async fn sign_in(
 
 const SIGN_IN_EXPIRED: &str = "That passkey request expired or was already used. Try again.";
 
+/// Back to the page the sign-in started from, saying why it did not work.
+fn back_to(page: String, message: String) -> Reply {
+    Reply::Redirect(Flash::error(Redirect::to(page), message))
+}
+
 /// The message for a refused sign-in with a passkey, logged as a security
 /// event; an internal failure stays an [`AppError`].
 fn refused(error: AuthError, client: &Client) -> Result<String, AppError> {
     login::security_event(&error, client);
     Ok(match error {
-        AuthError::Passkey(PasskeyError::CeremonyExpired)
-        | AuthError::SecondFactor(SecondFactorError::SignInExpired) => SIGN_IN_EXPIRED.into(),
+        AuthError::Passkey(PasskeyError::CeremonyExpired) => SIGN_IN_EXPIRED.into(),
         AuthError::Passkey(PasskeyError::CounterNotIncreased) => {
             log::warn!(
                 target: "security",
@@ -480,14 +478,11 @@ pub async fn second_step(
     let next = LocalPath::parse(&form.next);
     let party = relying_party(passkeys)?;
     let policy = cookie.policy();
-    let back = |message: String| {
-        Reply::Redirect(Flash::error(
-            Redirect::to(uri!(two_factor::code_form(
-                next = next.as_ref().map(LocalPath::as_str)
-            ))),
-            message,
-        ))
-    };
+    let code_page = uri!(two_factor::code_form(
+        next = next.as_ref().map(LocalPath::as_str)
+    ))
+    .to_string();
+    let back = |message: String| back_to(code_page.clone(), message);
     let Some(pending) = two_factor::held(jar, policy) else {
         return Ok(Reply::Redirect(two_factor::start_again(jar, policy)));
     };

@@ -106,7 +106,7 @@ async fn code_page(
     errors: FieldErrors,
 ) -> Result<Template, AppError> {
     let app = auth.has_app(user.id).await?;
-    let passkeys = !auth.passkeys(user.id).await?.is_empty();
+    let passkeys = auth.has_passkey(user.id).await?;
     Ok(page.render(
         "login_code",
         CodeView {
