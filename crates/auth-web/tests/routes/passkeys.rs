@@ -425,3 +425,61 @@ async fn with_an_ip_address_for_public_url_the_pages_offer_no_passkeys() {
     let refused = post_with(&app.client, "/login/passkey/options", &token, &[]).await;
     assert_eq!(refused.status(), Status::ServiceUnavailable);
 }
+
+#[tokio::test]
+async fn one_answer_sent_to_two_instances_at_once_signs_in_once() {
+    const EACH: usize = 4;
+    let app = ada().await;
+    let mut passkey = add(&app, "Laptop").await;
+    // Another instance on the same database and key, where the same
+    // browser's copies of the answer also arrive.
+    let other = TestApp::sharing(&app).await;
+    app.logout().await;
+    let (options, token) = start(&app, "/login/passkey/options", "/login").await;
+    let held = ceremony_cookie(&app);
+    let csrf_cookie = app
+        .client
+        .cookies()
+        .iter()
+        .find(|c| c.name().ends_with("csrf"))
+        .expect("a CSRF cookie")
+        .clone()
+        .into_owned();
+    let answer = passkey.get(&options);
+    let body = form_body(&[
+        ("credential", &answer),
+        ("remember", "off"),
+        ("next", ""),
+        ("csrf_token", &token),
+    ]);
+    let requests = [&app, &other].into_iter().flat_map(|instance| {
+        let (held, csrf_cookie, body) = (held.clone(), csrf_cookie.clone(), body.clone());
+        (0..EACH).map(move |_| {
+            instance
+                .client
+                .post("/login/passkey")
+                .header(rocket::http::ContentType::Form)
+                .cookie(held.clone())
+                .cookie(csrf_cookie.clone())
+                .body(body.clone())
+                .dispatch()
+        })
+    });
+    let answers = futures::future::join_all(requests).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(location(a), Some("/secrets") | Some("/login"))),
+        "every copy reached the ceremony (none was refused for its CSRF token)"
+    );
+    let signed_in = answers
+        .iter()
+        .filter(|a| location(a) == Some("/secrets"))
+        .count();
+    assert_eq!(
+        signed_in,
+        1,
+        "of {} copies of one answer on two instances, one signs in",
+        2 * EACH
+    );
+}
