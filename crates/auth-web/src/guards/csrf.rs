@@ -23,7 +23,7 @@ use rocket::form::{self, DataField, Form, FromForm, Options, ValueField};
 use rocket::http::uri::Host;
 use rocket::http::{CookieJar, Status};
 use rocket::outcome::Outcome;
-use rocket::request::{self, FromRequest, Request};
+use rocket::request::Request;
 use subtle::ConstantTimeEq;
 
 use crate::guards::cookie_policy::{CookieName, CookiePolicy};
@@ -31,12 +31,23 @@ use crate::guards::form_field::TextField;
 
 const SECRET_BYTES: usize = 32;
 
-/// The masked token for this response's forms, as a request guard. Makes
-/// and sets the secret cookie on a visitor's first page.
+/// The masked token for this response's forms.
 #[derive(Debug, Clone)]
 pub struct CsrfToken(String);
 
 impl CsrfToken {
+    /// A token for the forms of the page answering `req`; on a visitor's
+    /// first page with a form, a new secret, set in its cookie.
+    pub fn for_request(req: &Request<'_>) -> Result<Self, auth_core::RandomError> {
+        let policy = CookiePolicy::of(req);
+        let jar = req.cookies();
+        let secret = match current_secret(jar, policy) {
+            Some(secret) => secret,
+            None => new_secret(jar, policy)?,
+        };
+        mask(&secret).map(Self)
+    }
+
     /// The value for the forms' hidden `csrf_token` field.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -89,27 +100,6 @@ fn unmask_matches(token: &str, secret: &[u8; SECRET_BYTES]) -> bool {
     let (pad, masked) = bytes.split_at(SECRET_BYTES);
     let unmasked: Vec<u8> = pad.iter().zip(masked).map(|(p, m)| p ^ m).collect();
     unmasked.ct_eq(secret).into()
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for CsrfToken {
-    type Error = ();
-
-    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        let policy = CookiePolicy::of(req);
-        let jar = req.cookies();
-        let secret = match current_secret(jar, policy) {
-            Some(secret) => Ok(secret),
-            None => new_secret(jar, policy),
-        };
-        match secret.and_then(|secret| mask(&secret)) {
-            Ok(token) => Outcome::Success(CsrfToken(token)),
-            Err(e) => {
-                log::error!("No randomness for a CSRF token: {e}");
-                Outcome::Error((Status::InternalServerError, ()))
-            }
-        }
-    }
 }
 
 /// A form that passed both CSRF checks, as a data guard. Anything else is a

@@ -7,8 +7,9 @@ use rocket::request::Request;
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
+use crate::http::templates::Html;
+use minijinja::context;
 use rocket::{catch, catchers, uri, Catcher};
-use rocket_dyn_templates::{context, Template};
 
 use crate::guards::local_path::LocalPath;
 use crate::guards::session_cookie::SessionCookie;
@@ -63,7 +64,7 @@ pub fn login_required(req: &Request<'_>) -> Flash<Redirect> {
 
 /// Any other error status, explained for the visitor.
 #[catch(default)]
-pub async fn error_page(status: Status, req: &Request<'_>) -> Template {
+pub async fn error_page(status: Status, req: &Request<'_>) -> Html {
     let page = match req.guard::<Page<'_>>().await.succeeded() {
         Some(page) => page,
         None => Page::anonymous(req),
@@ -72,12 +73,9 @@ pub async fn error_page(status: Status, req: &Request<'_>) -> Template {
 }
 
 /// The page explaining `status`, in the site's layout.
-pub fn render(status: Status, page: Page<'_>) -> Template {
+pub fn render(status: Status, page: Page<'_>) -> Html {
     let (title, message) = explain(status);
-    page.render(
-        "error",
-        context! { status: status.code, title: title, message: message },
-    )
+    page.render_without_forms("error", context! { status => status.code, title, message })
 }
 
 fn explain(status: Status) -> (&'static str, &'static str) {

@@ -12,3 +12,4 @@ pub mod flash;
 pub mod page;
 pub mod reply;
 pub mod security_headers;
+pub mod templates;

@@ -1,34 +1,31 @@
 //! What every page's layout needs, gathered as one request guard.
 
 use auth_core::{PasswordPolicy, User};
+use minijinja::value::{self, Value};
 use rocket::outcome::try_outcome;
 use rocket::request::{self, FromRequest, Request};
-use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::guards::{CsrfToken, Visitor};
 use crate::http::assets::AssetVersion;
 use crate::http::flash::FlashMessage;
+use crate::http::templates::{Html, PageTemplates};
 use crate::setup::Auth;
 use crate::webauthn::Passkeys;
 
 /// The layout's data: who is logged in, the flash message (consumed by
-/// rendering it, so it shows once), and the CSRF token for the navigation
-/// bar's logout form and the page's own forms.
+/// rendering it, so it shows once), and, made as the page is rendered and
+/// only for a page with a form, the CSRF token (the navigation bar's
+/// logout button is a form: every page for a logged-in visitor has one).
 pub struct Page<'r> {
+    req: &'r Request<'r>,
     user: Option<User>,
     flash: Option<FlashMessage>,
-    csrf: Option<CsrfToken>,
     password_min_chars: usize,
-    asset_version: &'r str,
-    path: &'r str,
-    passkeys_on: bool,
 }
 
 #[derive(Serialize)]
-struct Layout<'a, C> {
-    #[serde(flatten)]
-    page: C,
+struct Layout<'a> {
     logged_in: bool,
     user: Option<UserView<'a>>,
     flash: Option<FlashView<'a>>,
@@ -64,40 +61,64 @@ impl<'r> Page<'r> {
     /// error page while the database is down).
     pub fn anonymous(req: &'r Request<'_>) -> Self {
         Self {
+            req,
             user: None,
             flash: None,
-            csrf: None,
             password_min_chars: PasswordPolicy::DEFAULT_MIN_CHARS,
-            asset_version: asset_version(req),
-            path: req.uri().path().as_str(),
-            passkeys_on: passkeys_on(req),
         }
     }
 
-    /// Renders `template` with the page's own `context` and the layout's.
-    pub fn render(self, template: &'static str, context: impl Serialize) -> Template {
+    /// Renders `template`, a page with a form, with the page's own
+    /// `context` and the layout's.
+    pub fn render(self, template: &'static str, context: impl Serialize) -> Html {
+        self.finish(template, context, true)
+    }
+
+    /// Renders `template`, a page with no form of its own (the home page,
+    /// the members' page, an error page): an anonymous visitor gets no CSRF
+    /// token, and no cookie for one. A form such a page is given by mistake
+    /// fails closed: its posts are refused with 403.
+    pub fn render_without_forms(self, template: &'static str, context: impl Serialize) -> Html {
+        self.finish(template, context, false)
+    }
+
+    fn finish(self, template: &'static str, context: impl Serialize, forms: bool) -> Html {
+        let req = self.req;
+        let Some(templates) = req.rocket().state::<PageTemplates>() else {
+            log::error!("The page templates are not loaded; refusing the request");
+            return Html::FAILED;
+        };
+        let csrf = match forms || self.user.is_some() {
+            true => match CsrfToken::for_request(req) {
+                Ok(token) => Some(token),
+                Err(e) => {
+                    log::error!("No randomness for a CSRF token: {e}");
+                    return Html::FAILED;
+                }
+            },
+            false => None,
+        };
         let flash = self.flash.as_ref().map(|f| FlashView {
             kind: f.kind(),
             message: f.message(),
         });
-        Template::render(
-            template,
-            Layout {
-                page: context,
-                logged_in: self.user.is_some(),
-                user: self.user.as_ref().map(|u| UserView {
-                    name: u.name.as_str(),
-                    email: u.email.as_str(),
-                }),
-                flash,
-                csrf_token: self.csrf.as_ref().map_or("", CsrfToken::as_str),
-                password_min_chars: self.password_min_chars,
-                password_max_chars: PasswordPolicy::MAX_CHARS,
-                asset_version: self.asset_version,
-                path: self.path,
-                passkeys_on: self.passkeys_on,
-            },
-        )
+        let layout = Value::from_serialize(Layout {
+            logged_in: self.user.is_some(),
+            user: self.user.as_ref().map(|u| UserView {
+                name: u.name.as_str(),
+                email: u.email.as_str(),
+            }),
+            flash,
+            csrf_token: csrf.as_ref().map_or("", CsrfToken::as_str),
+            password_min_chars: self.password_min_chars,
+            password_max_chars: PasswordPolicy::MAX_CHARS,
+            asset_version: asset_version(req),
+            path: req.uri().path().as_str(),
+            passkeys_on: passkeys_on(req),
+        });
+        // The page's own names after the layout's, so they win a clash.
+        let context = value::merge_maps([layout, Value::from_serialize(context)]);
+        templates.render(template, context)
     }
 }
 
@@ -107,7 +128,6 @@ impl<'r> FromRequest<'r> for Page<'r> {
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
         let visitor = try_outcome!(req.guard::<Visitor>().await);
-        let csrf = try_outcome!(req.guard::<CsrfToken>().await);
         let flash = req
             .guard::<Option<FlashMessage>>()
             .await
@@ -120,13 +140,10 @@ impl<'r> FromRequest<'r> for Page<'r> {
                 auth.password_policy().min_chars
             });
         request::Outcome::Success(Page {
+            req,
             user: visitor.0.map(|current| current.session.user),
             flash,
-            csrf: Some(csrf),
             password_min_chars,
-            asset_version: asset_version(req),
-            path: req.uri().path().as_str(),
-            passkeys_on: passkeys_on(req),
         })
     }
 }

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::http::templates::Html;
 use auth_core::AuthError;
 use rocket::http::{Header, Status};
 use rocket::response::Redirect;
-use rocket_dyn_templates::Template;
 
 use crate::http::error::AppError;
 use crate::http::flash::Flash;
@@ -18,19 +18,27 @@ use crate::http::flash::Flash;
 /// problems.
 #[derive(rocket::Responder)]
 pub enum Reply {
-    /// Post/redirect/get.
-    Redirect(Flash<Redirect>),
+    /// Post/redirect/get (boxed: a redirect with its message is ten times
+    /// the size of the other answers).
+    Redirect(Box<Flash<Redirect>>),
     /// The form again, with a 4xx status.
-    Page((Status, Template)),
+    Page((Status, Html)),
     /// The form again, refused for too many attempts.
     Throttled(Throttled),
+}
+
+impl Reply {
+    /// Post/redirect/get to `to`.
+    pub fn redirect(to: Flash<Redirect>) -> Self {
+        Self::Redirect(Box::new(to))
+    }
 }
 
 /// A 429 page, with `Retry-After` in seconds.
 #[derive(rocket::Responder)]
 #[response(status = 429)]
 pub struct Throttled {
-    page: Template,
+    page: Html,
     retry_after: Header<'static>,
 }
 
@@ -129,7 +137,7 @@ impl Refusal {
 
     /// The answer: `page` (the form again, showing [`Refusal::errors`]) with
     /// the status, and `Retry-After` when throttled.
-    pub fn reply(self, page: Template) -> Reply {
+    pub fn reply(self, page: Html) -> Reply {
         match self.retry_after {
             Some(wait) => Reply::Throttled(Throttled {
                 page,

@@ -1,8 +1,8 @@
 //! From a [`Mail`] to the words of a message: the subject, and the text
 //! and HTML parts rendered from `templates/mail/<kind>.txt.jinja` and
 //! `<kind>.html.jinja`, with every link built on the site's configured
-//! address. (Not `.j2`: Rocket would load those as pages too, and warn
-//! that the two parts share a name.)
+//! address. (`.jinja`, so that no one takes them for pages, which are
+//! `.html.j2`.)
 
 use std::path::Path;
 

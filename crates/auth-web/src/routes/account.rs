@@ -9,9 +9,10 @@ use auth_core::{
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
+use crate::http::templates::Html;
+use minijinja::context;
 use rocket::http::{CookieJar, Header, Status};
 use rocket::{get, post, routes, uri, FromForm, Responder, Route, State};
-use rocket_dyn_templates::{context, Template};
 use serde::Serialize;
 
 use crate::guards::form_field::TextField;
@@ -263,7 +264,7 @@ pub(crate) async fn render(
     auth: &Auth,
     errors: FieldErrors,
     new_email: &str,
-) -> Result<Template, AppError> {
+) -> Result<Html, AppError> {
     let this = user.token.digest();
     let policy = auth.session_policy();
     let sessions = auth
@@ -367,7 +368,7 @@ pub async fn history(
     user: CurrentUser,
     page: Page<'_>,
     auth: &State<Auth>,
-) -> Result<Template, AppError> {
+) -> Result<Html, AppError> {
     let events = auth.history(user.user().id, HISTORY_PAGE).await?;
     Ok(page.render(
         "history",
@@ -378,11 +379,7 @@ pub async fn history(
 }
 
 #[get("/account")]
-pub async fn show(
-    user: CurrentUser,
-    page: Page<'_>,
-    auth: &State<Auth>,
-) -> Result<Template, AppError> {
+pub async fn show(user: CurrentUser, page: Page<'_>, auth: &State<Auth>) -> Result<Html, AppError> {
     render(page, &user, auth, FieldErrors::default(), "").await
 }
 
@@ -442,7 +439,7 @@ pub async fn change_email(
         });
     let refusal = match outcome {
         Ok(message) => {
-            return Ok(Reply::Redirect(Flash::success(
+            return Ok(Reply::redirect(Flash::success(
                 Redirect::to(format!("{}#email", uri!(show))),
                 message,
             )))
@@ -550,7 +547,7 @@ struct ConfirmView<'a> {
 
 /// "Confirm it's you": the password again, before a sensitive page.
 #[get("/account/confirm?<next>")]
-pub fn confirm_form(_user: CurrentUser, page: Page<'_>, next: Option<&str>) -> Template {
+pub fn confirm_form(_user: CurrentUser, page: Page<'_>, next: Option<&str>) -> Html {
     let next = next.and_then(LocalPath::parse);
     page.render(
         "confirm",
@@ -582,7 +579,7 @@ pub async fn confirm(
                 Some(next) => next.as_str().to_owned(),
                 None => uri!(show).to_string(),
             };
-            return Ok(Reply::Redirect(Flash::success(
+            return Ok(Reply::redirect(Flash::success(
                 Redirect::to(target),
                 "Thank you. You can go ahead.",
             )));
@@ -604,8 +601,8 @@ const DELETE_ACCOUNT: FormWording = FormWording {
 
 /// What deleting the account takes away, and the form that does it.
 #[get("/account/delete")]
-pub fn confirm_delete(_user: CurrentUser, page: Page<'_>) -> Template {
-    page.render("delete", context! { errors: FieldErrors::default() })
+pub fn confirm_delete(_user: CurrentUser, page: Page<'_>) -> Html {
+    page.render("delete", context! { errors => FieldErrors::default() })
 }
 
 /// Deletes the account after its password is entered again; logs this
@@ -629,7 +626,7 @@ pub async fn delete(
             log::info!("Account {} deleted by its owner", id.get());
             cookie.clear(jar);
             CsrfToken::rotate(jar, cookie.policy())?;
-            return Ok(Reply::Redirect(Flash::success(
+            return Ok(Reply::redirect(Flash::success(
                 Redirect::to(uri!(home::index)),
                 "Your account has been deleted, with its sessions and history. \
                  You are logged out.",
@@ -653,7 +650,7 @@ async fn answer(
 ) -> Result<Reply, AppError> {
     let refusal = match outcome {
         Ok(message) => {
-            return Ok(Reply::Redirect(Flash::success(
+            return Ok(Reply::redirect(Flash::success(
                 Redirect::to(uri!(show)),
                 message,
             )))

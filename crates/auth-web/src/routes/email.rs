@@ -2,11 +2,11 @@
 //! opens a page with a button, and only the button's POST acts: mail
 //! scanners that fetch every link change nothing.
 
+use crate::http::templates::Html;
 use auth_core::{AuthError, LinkPurpose, LinkToken};
 use rocket::http::{CookieJar, Status};
 use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
-use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::guards::form_field::TextField;
@@ -58,7 +58,7 @@ struct DeadLinkView {
 /// The page for a link that cannot be used (400): unknown, expired, used,
 /// replaced by a newer one, or for an address the account no longer has;
 /// with the way to a new one.
-pub fn dead_link(page: Page<'_>, purpose: LinkPurpose) -> (Status, Template) {
+pub fn dead_link(page: Page<'_>, purpose: LinkPurpose) -> (Status, Html) {
     let (next, next_label) = match purpose {
         LinkPurpose::PasswordReset => (recovery::forgot_path(), "Ask for a new link"),
         _ => (
@@ -82,7 +82,7 @@ async fn link_page(
     purpose: LinkPurpose,
     auth: &Auth,
     page: Page<'_>,
-) -> Result<Result<Template, (Status, Template)>, AppError> {
+) -> Result<Result<Html, (Status, Html)>, AppError> {
     let Some(parsed) = LinkToken::parse(token) else {
         return Ok(Err(dead_link(page, purpose)));
     };
@@ -128,7 +128,7 @@ pub async fn confirm_page(
     token: &str,
     auth: &State<Auth>,
     page: Page<'_>,
-) -> Result<Result<Template, (Status, Template)>, AppError> {
+) -> Result<Result<Html, (Status, Html)>, AppError> {
     link_page(token, LinkPurpose::ConfirmEmail, auth, page).await
 }
 
@@ -140,7 +140,7 @@ pub async fn confirm(
     client: Client,
     auth: &State<Auth>,
     page: Page<'_>,
-) -> Result<Result<Flash<Redirect>, (Status, Template)>, AppError> {
+) -> Result<Result<Flash<Redirect>, (Status, Html)>, AppError> {
     let Some(token) = LinkToken::parse(form.0.token.trim()) else {
         return Ok(Err(dead_link(page, LinkPurpose::ConfirmEmail)));
     };
@@ -159,7 +159,7 @@ pub async fn change_page(
     token: &str,
     auth: &State<Auth>,
     page: Page<'_>,
-) -> Result<Result<Template, (Status, Template)>, AppError> {
+) -> Result<Result<Html, (Status, Html)>, AppError> {
     link_page(token, LinkPurpose::ChangeEmail, auth, page).await
 }
 
@@ -174,7 +174,7 @@ pub async fn change(
     jar: &CookieJar<'_>,
     auth: &State<Auth>,
     page: Page<'_>,
-) -> Result<Result<Flash<Redirect>, (Status, Template)>, AppError> {
+) -> Result<Result<Flash<Redirect>, (Status, Html)>, AppError> {
     let Some(token) = LinkToken::parse(form.0.token.trim()) else {
         return Ok(Err(dead_link(page, LinkPurpose::ChangeEmail)));
     };

@@ -6,9 +6,9 @@
 //! visitor sees the site's layout and an explanation (see
 //! `deploy/nginx/auth-web.conf`).
 
+use crate::http::templates::Html;
 use rocket::http::Status;
 use rocket::{get, routes, Route};
-use rocket_dyn_templates::Template;
 
 use crate::http::catchers;
 use crate::http::page::Page;
@@ -21,7 +21,7 @@ pub(crate) fn routes() -> Vec<Route> {
 /// and server error statuses a proxy may stand in for are served; any
 /// other code is an unknown page (404).
 #[get("/errors/<code>")]
-pub fn error_page(code: &str, page: Page<'_>) -> (Status, Template) {
+pub fn error_page(code: &str, page: Page<'_>) -> (Status, Html) {
     let status = match code.parse() {
         Ok(code @ (400 | 408 | 413 | 414 | 429 | 431 | 502 | 503 | 504)) => Status::new(code),
         _ => Status::NotFound,

@@ -1,7 +1,7 @@
 //! The home page.
 
+use crate::http::templates::Html;
 use rocket::{get, routes, Route};
-use rocket_dyn_templates::{context, Template};
 
 use crate::http::page::Page;
 
@@ -11,8 +11,8 @@ pub(crate) fn routes() -> Vec<Route> {
 
 /// Login and register buttons, or "(You are already logged in)".
 #[get("/")]
-pub fn index(page: Page<'_>) -> Template {
-    page.render("index", context! {})
+pub fn index(page: Page<'_>) -> Html {
+    page.render_without_forms("index", ())
 }
 
 /// For load balancers and the benchmark's baseline: answers without touching

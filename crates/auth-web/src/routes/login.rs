@@ -4,8 +4,8 @@ use auth_core::{AuthError, SessionLength};
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
+use crate::http::templates::Html;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
-use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::guards::form_field::TextField;
@@ -83,7 +83,7 @@ fn remember_days(auth: &Auth) -> i64 {
 
 /// The form. An unsafe `next` is dropped here, so it never reaches the page.
 #[get("/login?<next>")]
-pub fn form(page: Page<'_>, next: Option<&str>, auth: &State<Auth>) -> Template {
+pub fn form(page: Page<'_>, next: Option<&str>, auth: &State<Auth>) -> Html {
     let next = next.and_then(LocalPath::parse);
     page.render(
         "login",
@@ -134,7 +134,7 @@ pub(crate) fn logged_in(next: Option<&LocalPath>) -> Reply {
         Some(next) => next.as_str().to_owned(),
         None => uri!(protected::secrets(_)).to_string(),
     };
-    Reply::Redirect(Flash::success(Redirect::to(target), "You are logged in."))
+    Reply::redirect(Flash::success(Redirect::to(target), "You are logged in."))
 }
 
 /// Checks the credentials; on success replaces any previous session with a
@@ -164,7 +164,7 @@ pub async fn submit(
         Ok(auth_core::SignIn::SecondFactor(pending)) => {
             two_factor::hold(jar, cookie.policy(), &pending, auth.now());
             let next = next.as_ref().map(LocalPath::as_str);
-            return Ok(Reply::Redirect(Flash::new(
+            return Ok(Reply::redirect(Flash::new(
                 Redirect::to(uri!(two_factor::code_form(next = next))),
                 "info",
                 "One more step: confirm it is you.",

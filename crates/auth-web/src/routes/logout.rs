@@ -5,8 +5,8 @@ use rocket::http::CookieJar;
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
+use crate::http::templates::Html;
 use rocket::{get, post, routes, uri, Route, State};
-use rocket_dyn_templates::{context, Template};
 
 use crate::guards::session_cookie::SessionCookie;
 use crate::guards::{Client, CsrfForm, CsrfToken, NoFields};
@@ -21,8 +21,8 @@ pub(crate) fn routes() -> Vec<Route> {
 
 /// A page with the logout button; a GET changes nothing.
 #[get("/logout")]
-pub fn confirm(page: Page<'_>) -> Template {
-    page.render("logout", context! {})
+pub fn confirm(page: Page<'_>) -> Html {
+    page.render("logout", ())
 }
 
 /// Deletes the session server-side (so a copy of the cookie stops working

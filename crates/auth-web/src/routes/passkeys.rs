@@ -4,6 +4,7 @@
 //! the browser's side: it asks the options from (or reads them off) the
 //! page, calls WebAuthn, and posts the answer in an ordinary form.
 
+use crate::http::templates::Html;
 use auth_core::{
     AuthError, CeremonyToken, PasskeyError, PasskeyId, SecondFactorError, SessionLength,
     StartedCeremony, PASSKEY_CEREMONY_VALID_FOR,
@@ -11,7 +12,6 @@ use auth_core::{
 use rocket::http::{ContentType, CookieJar, Status};
 use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
-use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::guards::cookie_policy::{CookieName, CookiePolicy};
@@ -220,7 +220,7 @@ async fn remove_page(
     auth: &Auth,
     page: Page<'_>,
     errors: FieldErrors,
-) -> Result<Option<Template>, AppError> {
+) -> Result<Option<Html>, AppError> {
     let passkeys = auth.passkeys(user.user().id).await?;
     let Some(passkey) = passkeys.iter().find(|p| p.id.get() == id) else {
         return Ok(None);
@@ -243,7 +243,7 @@ pub async fn remove_form(
     user: CurrentUser,
     page: Page<'_>,
     auth: &State<Auth>,
-) -> Result<Result<Template, Flash<Redirect>>, AppError> {
+) -> Result<Result<Html, Flash<Redirect>>, AppError> {
     Ok(remove_page(id, &user, auth, page, FieldErrors::default())
         .await?
         .ok_or_else(|| error_to_panel("That passkey was removed already.")))
@@ -274,9 +274,9 @@ pub async fn remove(
         )
         .await
     {
-        Ok(()) => return Ok(Reply::Redirect(to_panel("Passkey removed."))),
+        Ok(()) => return Ok(Reply::redirect(to_panel("Passkey removed."))),
         Err(AuthError::Passkey(PasskeyError::NotFound)) => {
-            return Ok(Reply::Redirect(error_to_panel(
+            return Ok(Reply::redirect(error_to_panel(
                 "That passkey was removed already.",
             )))
         }
@@ -284,7 +284,7 @@ pub async fn remove(
     };
     match remove_page(id, &user, auth, page, refusal.errors().clone()).await? {
         Some(template) => Ok(refusal.reply(template)),
-        None => Ok(Reply::Redirect(error_to_panel(
+        None => Ok(Reply::redirect(error_to_panel(
             "That passkey was removed already.",
         ))),
     }
@@ -402,7 +402,7 @@ const SIGN_IN_EXPIRED: &str = "That passkey request expired or was already used.
 
 /// Back to the page the sign-in started from, saying why it did not work.
 fn back_to(page: String, message: String) -> Reply {
-    Reply::Redirect(Flash::error(Redirect::to(page), message))
+    Reply::redirect(Flash::error(Redirect::to(page), message))
 }
 
 /// The message for a refused sign-in with a passkey, logged as a security
@@ -484,7 +484,7 @@ pub async fn second_step(
     .to_string();
     let back = |message: String| back_to(code_page.clone(), message);
     let Some(pending) = two_factor::held(jar, policy) else {
-        return Ok(Reply::Redirect(two_factor::start_again(jar, policy)));
+        return Ok(Reply::redirect(two_factor::start_again(jar, policy)));
     };
     let Some(token) = take_held(jar, policy) else {
         return Ok(back(SIGN_IN_EXPIRED.into()));
@@ -506,7 +506,7 @@ pub async fn second_step(
             Ok(login::logged_in(next.as_ref()))
         }
         Err(AuthError::SecondFactor(SecondFactorError::SignInExpired)) => {
-            Ok(Reply::Redirect(two_factor::start_again(jar, policy)))
+            Ok(Reply::redirect(two_factor::start_again(jar, policy)))
         }
         Err(error) => Ok(back(refused(error, &client)?)),
     }

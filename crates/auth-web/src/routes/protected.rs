@@ -5,10 +5,11 @@
 
 use std::path::PathBuf;
 
+use crate::http::templates::Html;
+use minijinja::context;
 use rocket::fs::NamedFile;
 use rocket::http::Header;
 use rocket::{get, routes, Responder, Route, State};
-use rocket_dyn_templates::{context, Template};
 
 use crate::guards::Member;
 use crate::http::error::AppError;
@@ -31,12 +32,12 @@ pub const CHEAT_SHEET: &str = "cheat_sheet.pdf";
 /// the browser saves the file and stays on this page, instead of staying on
 /// the login form it came from.
 #[get("/secrets?<download>")]
-pub fn secrets(user: Member, page: Page<'_>, download: Option<bool>) -> Template {
-    page.render(
+pub fn secrets(user: Member, page: Page<'_>, download: Option<bool>) -> Html {
+    page.render_without_forms(
         "secrets",
         context! {
-            name: user.0.user().name.as_str(),
-            start_download: download.unwrap_or(false),
+            name => user.0.user().name.as_str(),
+            start_download => download.unwrap_or(false),
         },
     )
 }

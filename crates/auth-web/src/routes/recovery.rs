@@ -6,11 +6,11 @@
 //! not in the history, the address bar, or a `Referer` (Django does the
 //! same).
 
+use crate::http::templates::Html;
 use auth_core::{AuthError, LinkPurpose, LinkToken};
 use rocket::http::{CookieJar, Status};
 use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
-use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::guards::cookie_policy::{CookieName, CookiePolicy};
@@ -87,7 +87,7 @@ struct ResetView<'a> {
 
 /// "Forgot your password?": the address to send a link to.
 #[get("/password/forgot")]
-pub fn forgot_form(page: Page<'_>) -> Template {
+pub fn forgot_form(page: Page<'_>) -> Html {
     page.render("forgot", ForgotView::default())
 }
 
@@ -104,7 +104,7 @@ pub async fn forgot(
     let refusal = match auth.request_password_reset(&form.email, &client.0).await {
         Ok(()) => {
             let hours = crate::mail::compose::in_words(auth.mail_policy().reset_valid_for);
-            return Ok(Reply::Redirect(Flash::new(
+            return Ok(Reply::redirect(Flash::new(
                 Redirect::to(uri!(login::form(next = None::<&str>))),
                 "info",
                 format!(
@@ -132,7 +132,7 @@ pub async fn follow(
     jar: &CookieJar<'_>,
     cookie: SessionCookie,
     page: Page<'_>,
-) -> Result<Result<Redirect, (Status, Template)>, AppError> {
+) -> Result<Result<Redirect, (Status, Html)>, AppError> {
     let policy = cookie.policy();
     let Some(token) = LinkToken::parse(token) else {
         return Ok(Err(email::dead_link(page, LinkPurpose::PasswordReset)));
@@ -166,7 +166,7 @@ pub async fn reset_form(
     jar: &CookieJar<'_>,
     cookie: SessionCookie,
     page: Page<'_>,
-) -> Result<Result<Template, (Status, Template)>, AppError> {
+) -> Result<Result<Html, (Status, Html)>, AppError> {
     let policy = cookie.policy();
     let Some(token) = held_token(jar, policy) else {
         return Ok(Err(email::dead_link(page, LinkPurpose::PasswordReset)));
@@ -197,7 +197,7 @@ pub async fn reset(
     jar: &CookieJar<'_>,
     cookie: SessionCookie,
     page: Page<'_>,
-) -> Result<Result<Reply, (Status, Template)>, AppError> {
+) -> Result<Result<Reply, (Status, Html)>, AppError> {
     let policy = cookie.policy();
     let Some(token) = held_token(jar, policy) else {
         return Ok(Err(email::dead_link(page, LinkPurpose::PasswordReset)));
@@ -210,7 +210,7 @@ pub async fn reset(
             policy.remove_private(jar, RESET_COOKIE);
             cookie.clear(jar);
             CsrfToken::rotate(jar, policy)?;
-            return Ok(Ok(Reply::Redirect(Flash::success(
+            return Ok(Ok(Reply::redirect(Flash::success(
                 Redirect::to(uri!(login::form(next = None::<&str>))),
                 "Your password has been changed, and every session of your account \
                  has been logged out. Log in with your new password.",

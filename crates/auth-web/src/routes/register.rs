@@ -4,8 +4,8 @@ use auth_core::{AuthError, Registration};
 use rocket::response::Redirect;
 
 use crate::http::flash::Flash;
+use crate::http::templates::Html;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
-use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::guards::form_field::TextField;
@@ -49,7 +49,7 @@ struct FormView<'a> {
 }
 
 #[get("/register")]
-pub fn form(page: Page<'_>) -> Template {
+pub fn form(page: Page<'_>) -> Html {
     page.render("register", FormView::default())
 }
 
@@ -73,13 +73,13 @@ pub async fn submit(
     let refusal = match auth.register_from(registration, client.0).await {
         Ok(issued) => {
             sign_in.begin(&issued).await?;
-            return Ok(Reply::Redirect(Flash::success(
+            return Ok(Reply::redirect(Flash::success(
                 Redirect::to(uri!(protected::secrets(_))),
                 "Welcome! Your account has been created.",
             )));
         }
         Err(AuthError::EmailTaken) => {
-            return Ok(Reply::Redirect(Flash::error(
+            return Ok(Reply::redirect(Flash::error(
                 Redirect::to(uri!(login::form(next = Option::<&str>::None))),
                 "Email already registered. Log in instead.",
             )))

@@ -2,6 +2,7 @@
 //! and, on the account page, turning an authenticator app on (with its QR
 //! code and recovery codes) and off.
 
+use crate::http::templates::Html;
 use auth_core::time::OffsetDateTime;
 use auth_core::{
     AuthError, PendingSignIn, RecoveryCode, SecondFactorError, SignInToken, TotpSecret,
@@ -10,7 +11,6 @@ use auth_core::{
 use rocket::http::{CookieJar, Status};
 use rocket::response::Redirect;
 use rocket::{get, post, routes, uri, FromForm, Route, State};
-use rocket_dyn_templates::Template;
 use serde::Serialize;
 
 use crate::guards::cookie_policy::{CookieName, CookiePolicy};
@@ -104,7 +104,7 @@ async fn code_page(
     user: &auth_core::User,
     next: Option<&LocalPath>,
     errors: FieldErrors,
-) -> Result<Template, AppError> {
+) -> Result<Html, AppError> {
     let app = auth.has_app(user.id).await?;
     let passkeys = auth.has_passkey(user.id).await?;
     Ok(page.render(
@@ -138,7 +138,7 @@ pub async fn code_form(
     cookie: SessionCookie,
     page: Page<'_>,
     auth: &State<Auth>,
-) -> Result<Result<Template, Flash<Redirect>>, AppError> {
+) -> Result<Result<Html, Flash<Redirect>>, AppError> {
     let policy = cookie.policy();
     let Some(token) = held(jar, policy) else {
         return Ok(Err(start_again(jar, policy)));
@@ -276,7 +276,7 @@ pub async fn begin(
     {
         Ok(_) => return Ok(Ok(Redirect::to(uri!(setup)))),
         Err(AuthError::SecondFactor(SecondFactorError::AlreadyOn)) => {
-            return Ok(Err(Reply::Redirect(to_panel(
+            return Ok(Err(Reply::redirect(to_panel(
                 "Two-factor sign-in is already on.",
             ))))
         }
@@ -330,7 +330,7 @@ async fn setup_page(
     user: &CurrentUser,
     auth: &Auth,
     errors: FieldErrors,
-) -> Result<Option<Template>, AppError> {
+) -> Result<Option<Html>, AppError> {
     let Some(secret) = auth.waiting_totp(user.user().id).await? else {
         return Ok(None);
     };
@@ -350,7 +350,7 @@ pub async fn setup(
     user: CurrentUser,
     page: Page<'_>,
     auth: &State<Auth>,
-) -> Result<Result<Template, Redirect>, AppError> {
+) -> Result<Result<Html, Redirect>, AppError> {
     Ok(setup_page(page, &user, auth, FieldErrors::default())
         .await?
         .ok_or_else(|| Redirect::to(format!("{}#two-factor", uri!(account::show)))))
@@ -369,7 +369,7 @@ struct CodesView {
 }
 
 /// The recovery codes, shown once.
-fn codes_page(page: Page<'_>, codes: &[RecoveryCode]) -> Template {
+fn codes_page(page: Page<'_>, codes: &[RecoveryCode]) -> Html {
     let codes: Vec<String> = codes.iter().map(|c| c.expose_secret().to_owned()).collect();
     let text = format!(
         "Recovery codes for {ISSUER}. Each works once, instead of a code from your app.\n\n{}\n",
@@ -391,7 +391,7 @@ pub async fn confirm(
     client: Client,
     page: Page<'_>,
     auth: &State<Auth>,
-) -> Result<Result<Template, Result<(Status, Template), Redirect>>, AppError> {
+) -> Result<Result<Html, Result<(Status, Html), Redirect>>, AppError> {
     match auth
         .confirm_totp(user.user(), &form.0.code, &client.0)
         .await
@@ -423,14 +423,14 @@ pub async fn regenerate(
     client: Client,
     page: Page<'_>,
     auth: &State<Auth>,
-) -> Result<Result<Template, Reply>, AppError> {
+) -> Result<Result<Html, Reply>, AppError> {
     let refusal = match auth
         .regenerate_recovery_codes(&user.token, &form.0.two_factor_password, &client.0)
         .await
     {
         Ok(codes) => return Ok(Ok(codes_page(page, &codes))),
         Err(AuthError::SecondFactor(_)) => {
-            return Ok(Err(Reply::Redirect(to_panel(
+            return Ok(Err(Reply::redirect(to_panel(
                 "Two-factor sign-in is off, so there are no recovery codes.",
             ))))
         }
@@ -453,12 +453,12 @@ pub async fn turn_off(
         .await
     {
         Ok(()) => {
-            return Ok(Reply::Redirect(to_panel(
+            return Ok(Reply::redirect(to_panel(
                 "Two-factor sign-in is off: your password alone signs you in.",
             )))
         }
         Err(AuthError::SecondFactor(_)) => {
-            return Ok(Reply::Redirect(to_panel(
+            return Ok(Reply::redirect(to_panel(
                 "Two-factor sign-in is already off.",
             )))
         }

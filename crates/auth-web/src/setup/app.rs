@@ -11,7 +11,6 @@ use rocket::figment::Figment;
 use rocket::fs::FileServer;
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
-use rocket_dyn_templates::Template;
 use thiserror::Error;
 
 use crate::guards::cookie_policy::CookiePolicy;
@@ -20,6 +19,7 @@ use crate::http::access_log::AccessLog;
 use crate::http::assets::AssetVersion;
 use crate::http::catchers;
 use crate::http::security_headers::{self, SecurityHeaders};
+use crate::http::templates::PageTemplates;
 use crate::mail::{self, MailTemplates};
 use crate::routes;
 use crate::routes::protected::ProtectedFiles;
@@ -47,6 +47,9 @@ pub enum StartupError {
     /// A mail template is missing or does not compile.
     #[error("{0}")]
     MailTemplates(String),
+    /// A page template cannot be read or does not compile.
+    #[error("{0}")]
+    PageTemplates(String),
 }
 
 impl From<rocket::figment::Error> for StartupError {
@@ -99,6 +102,8 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         .unwrap_or_else(|_| PathBuf::from("templates").into());
     let mail_templates =
         MailTemplates::load(&template_dir.relative()).map_err(StartupError::MailTemplates)?;
+    let page_templates =
+        PageTemplates::load(&template_dir.relative()).map_err(StartupError::PageTemplates)?;
     let (figment, key_source) = secret_key::ensure(figment, &config, &database_url)?;
 
     let rocket = rocket::custom(figment);
@@ -113,7 +118,6 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         .attach(startup::announce())
         .attach(security_headers::shield(config.secure_cookies))
         .attach(SecurityHeaders)
-        .attach(Template::fairing())
         .attach(AuthDb::init())
         .attach(startup::auth_service(service, clock))
         .attach(startup::purge())
@@ -123,6 +127,7 @@ pub fn build(figment: Figment, clock: Arc<dyn Clock>) -> Result<Rocket<Build>, S
         ))
         .attach(mail::worker::fairing(mail, Arc::new(mail_templates)))
         .manage(passkeys)
+        .manage(page_templates)
         .manage(cookies)
         .manage(proxies)
         .manage(assets)
