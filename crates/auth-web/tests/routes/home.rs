@@ -1,6 +1,6 @@
 use rocket::http::Status;
 
-use crate::common::{app, logged_in};
+use crate::common::{app, location, logged_in, named, set_cookies};
 
 #[tokio::test]
 async fn anonymous_home_offers_login_and_register() {
@@ -67,4 +67,28 @@ async fn error_pages_for_the_proxy_keep_their_status() {
         rocket::http::Status::NotFound
     );
     assert_eq!(app.get("/errors/x").await.0, rocket::http::Status::NotFound);
+}
+
+/// A page with no form of its own makes no CSRF secret for an anonymous
+/// visitor: no cookie at all. The login form still gets one, and a
+/// logged-in visitor's home and members' pages a token their logout
+/// button posts with.
+#[tokio::test]
+async fn pages_without_forms_set_no_cookie_for_anonymous_visitors() {
+    let app = app().await;
+    for uri in ["/", "/no/such/page", "/errors/414"] {
+        let response = app.client.get(uri).dispatch().await;
+        let cookies = set_cookies(&response);
+        assert!(cookies.is_empty(), "GET {uri} set {cookies:?}");
+    }
+    let response = app.client.get("/login").dispatch().await;
+    named(&set_cookies(&response), "csrf");
+
+    for page in ["/", "/secrets"] {
+        let app = logged_in("Ada").await;
+        let response = app.post("/logout", page, &[]).await;
+        assert_eq!(response.status(), Status::SeeOther, "logout from {page}");
+        assert_eq!(location(&response), Some("/"));
+        assert_eq!(app.get("/secrets").await.0, Status::SeeOther);
+    }
 }
