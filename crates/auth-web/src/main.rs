@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use auth_web::cli::{self, Cli, Command};
 use clap::Parser as _;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[rocket::main]
 async fn main() -> ExitCode {
     // A usage mistake exits here with status 2 and clap's message.
