@@ -116,8 +116,9 @@ impl<'r> Page<'r> {
             path: req.uri().path().as_str(),
             passkeys_on: passkeys_on(req),
         });
-        // The page's own names after the layout's, so they win a clash.
-        let context = value::merge_maps([layout, Value::from_serialize(context)]);
+        // The layout's names last, so that a page's field of the same name
+        // cannot replace who is logged in or the token.
+        let context = value::merge_maps([Value::from_serialize(context), layout]);
         templates.render(template, context)
     }
 }

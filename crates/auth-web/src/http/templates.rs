@@ -35,13 +35,18 @@ impl PageTemplates {
             let path = entry
                 .map_err(|e| format!("template_dir {}: {e}", template_dir.display()))?
                 .path();
+            // Not an editor's hidden lock or backup file (`.#login.html.j2`).
             let Some(name) = path
                 .file_name()
                 .and_then(|f| f.to_str())
+                .filter(|f| !f.starts_with('.'))
                 .and_then(|f| f.strip_suffix(SUFFIX))
             else {
                 continue;
             };
+            if !path.is_file() {
+                continue;
+            }
             let source = std::fs::read_to_string(&path)
                 .map_err(|e| format!("page template {}: {e}", path.display()))?;
             env.add_template_owned(name.to_owned(), source)
@@ -60,10 +65,15 @@ impl PageTemplates {
         match rendered {
             Ok(body) => Html(Some(body)),
             Err(e) => {
-                log::error!(
-                    "Page template {name} failed: {e}: {:?}",
-                    std::error::Error::source(&e)
-                );
+                // Messages only: a minijinja error's `Debug` lists the
+                // template's variables, the CSRF token among them.
+                let mut message = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    message.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                log::error!("Page template {name} failed: {message}");
                 Html::FAILED
             }
         }
@@ -106,6 +116,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.path().join("notes.txt"), "{% not a template").unwrap();
+        std::fs::write(dir.path().join(".#hello.html.j2"), "{% if %}").unwrap();
         let pages = PageTemplates::load(dir.path()).unwrap();
         let page = pages.render("hello", minijinja::context! { who => "<b>Ada</b>" });
         assert_eq!(

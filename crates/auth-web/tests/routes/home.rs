@@ -1,6 +1,8 @@
 use rocket::http::Status;
 
-use crate::common::{app, location, logged_in, named, set_cookies};
+use rocket::http::{ContentType, Cookie};
+
+use crate::common::{app, csrf, form_body, location, logged_in, named, set_cookies};
 
 #[tokio::test]
 async fn anonymous_home_offers_login_and_register() {
@@ -91,4 +93,29 @@ async fn pages_without_forms_set_no_cookie_for_anonymous_visitors() {
         assert_eq!(location(&response), Some("/"));
         assert_eq!(app.get("/secrets").await.0, Status::SeeOther);
     }
+}
+
+/// The CSRF cookie lasts a week and a remembered session longer: a
+/// logged-in visitor who has no CSRF cookie gets one with the home page, and
+/// its logout button works.
+#[tokio::test]
+async fn a_logged_in_visitor_without_a_csrf_cookie_gets_one_on_the_home_page() {
+    let app = logged_in("Ada").await;
+    let session = app.session_cookie().expect("a session cookie");
+    let client = app.replay_client().await;
+    let response = client.get("/").cookie(session.clone()).dispatch().await;
+    let cookies = set_cookies(&response);
+    let secret = Cookie::parse_encoded(named(&cookies, "csrf").to_owned()).unwrap();
+    let html = response.into_string().await.unwrap();
+    assert!(html.contains(r#"action="/logout""#));
+    let response = client
+        .post("/logout")
+        .cookie(session.clone())
+        .cookie(secret)
+        .header(ContentType::Form)
+        .body(form_body(&[("csrf_token", &csrf(&html))]))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+    assert_eq!(app.replay("/secrets", session).await, Status::SeeOther);
 }
