@@ -31,9 +31,16 @@ use crate::guards::form_field::TextField;
 
 const SECRET_BYTES: usize = 32;
 
-/// The masked token for this response's forms.
-#[derive(Debug, Clone)]
+/// The masked token for this response's forms. Its `Debug` leaves the
+/// token out: with its pad it is the secret.
+#[derive(Clone)]
 pub struct CsrfToken(String);
+
+impl std::fmt::Debug for CsrfToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CsrfToken(..)")
+    }
+}
 
 impl CsrfToken {
     /// A token for the forms of the page answering `req`; on a visitor's
@@ -263,6 +270,7 @@ mod tests {
         assert!(unmask_matches(&a, &secret));
         assert!(unmask_matches(&b, &secret));
         assert!(!unmask_matches(&a, &[8u8; SECRET_BYTES]));
+        assert_eq!(format!("{:?}", CsrfToken(a)), "CsrfToken(..)");
     }
 
     #[test]
