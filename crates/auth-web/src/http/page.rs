@@ -88,15 +88,16 @@ impl<'r> Page<'r> {
             log::error!("The page templates are not loaded; refusing the request");
             return Html::FAILED;
         };
-        let csrf = match forms || self.user.is_some() {
-            true => match CsrfToken::for_request(req) {
+        let csrf = if forms || self.user.is_some() {
+            match CsrfToken::for_request(req) {
                 Ok(token) => Some(token),
                 Err(e) => {
                     log::error!("No randomness for a CSRF token: {e}");
                     return Html::FAILED;
                 }
-            },
-            false => None,
+            }
+        } else {
+            None
         };
         let flash = self.flash.as_ref().map(|f| FlashView {
             kind: f.kind(),

@@ -12,6 +12,8 @@ use rocket::http::Status;
 use rocket::response::{self, content::RawHtml, Responder};
 use rocket::Request;
 
+use crate::http::error::describe;
+
 /// The suffix of a page template's file; the name is what comes before it.
 const SUFFIX: &str = ".html.j2";
 
@@ -67,13 +69,7 @@ impl PageTemplates {
             Err(e) => {
                 // Messages only: a minijinja error's `Debug` lists the
                 // template's variables, the CSRF token among them.
-                let mut message = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(cause) = source {
-                    message.push_str(&format!(": {cause}"));
-                    source = cause.source();
-                }
-                log::error!("Page template {name} failed: {message}");
+                log::error!("Page template {name} failed: {}", describe(&e));
                 Html::FAILED
             }
         }
