@@ -403,7 +403,8 @@ pub struct EmailChange {
 /// address changed since it was sent redeems nothing.
 pub trait LinkTokenStore: Send + Sync {
     /// Stores a token, deleting every other token of the same account and
-    /// purpose in the same step: only the newest link works.
+    /// purpose in the same step: only the newest link works, and of two
+    /// stored at the same moment only one does.
     fn create_link_token(
         &self,
         token: NewLinkToken,

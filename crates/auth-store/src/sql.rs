@@ -283,7 +283,8 @@ pub const DELETE_EXPIRED_PENDING_SIGN_INS: &str =
     "DELETE FROM pending_sign_ins WHERE expires_at <= $1";
 
 /// Takes an account's row for the rest of the transaction, so that
-/// simultaneous additions of passkeys to it run one after the other.
+/// simultaneous changes to what it owns (a passkey added, a link that
+/// replaces the earlier ones) run one after the other.
 pub const LOCK_USER: &str = "UPDATE users SET name = name WHERE id = $1";
 
 /// Keeps an account's WebAuthn user handle unless it has one.

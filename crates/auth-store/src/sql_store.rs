@@ -441,6 +441,18 @@ impl LinkTokenStore for Store {
     async fn create_link_token(&self, new: NewLinkToken) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(classify)?;
+            // Without the account's row held, two simultaneous requests on
+            // PostgreSQL would each delete what was there before either
+            // inserted, and both links would work.
+            let found = sqlx::query(sql::LOCK_USER)
+                .bind(new.user_id.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+            if found == 0 {
+                return Err(StoreError::Backend("no such user".into()));
+            }
             sqlx::query(sql::DELETE_USER_LINK_TOKENS_FOR)
                 .bind(new.user_id.get())
                 .bind(new.purpose.as_str())

@@ -85,6 +85,7 @@ where
         deleting_an_account_takes_its_sessions_and_history,
         events_come_back_newest_first_and_are_purged,
         link_tokens_are_found_by_digest_and_purpose,
+        simultaneous_new_links_leave_only_one_alive,
         a_reset_token_works_once_and_ends_every_session,
         concurrent_redemptions_of_one_token_succeed_once,
         addresses_are_confirmed_and_changed_by_their_links,
@@ -1160,6 +1161,43 @@ async fn a_reset_token_works_once_and_ends_every_session(store: impl ConformantS
         store.reset_password(&digest(9), &other, now).await.unwrap(),
         None,
         "an unknown token resets nothing"
+    );
+}
+
+async fn simultaneous_new_links_leave_only_one_alive(store: impl ConformantStore) {
+    const TASKS: u8 = 20;
+    let ada = create(&store, "ada@example.com", "Ada").await;
+    let reset = LinkPurpose::PasswordReset;
+    let requests: Vec<_> = (1..=TASKS)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_link_token(link(n, ada.id, reset, "ada@example.com", in_an_hour()))
+                    .await
+            })
+        })
+        .collect();
+    for request in requests {
+        request
+            .await
+            .expect("task panicked")
+            .expect("a new link is stored even while others are");
+    }
+    let mut alive = 0;
+    for n in 1..=TASKS {
+        if store
+            .find_link_token(&digest(n), reset)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            alive += 1;
+        }
+    }
+    assert_eq!(
+        alive, 1,
+        "of {TASKS} links asked for at once, only one still works: each replaces the ones before"
     );
 }
 
