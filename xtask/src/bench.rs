@@ -329,7 +329,22 @@ async fn account(server: &Server) -> Result<Account, Box<dyn std::error::Error>>
     if response.status() != 303 {
         return Err(format!("registration answered {}", response.status()).into());
     }
+    // Follow the redirect once, as a browser does: the page it leads to
+    // shows the welcome message and clears its flash cookie, which S2 would
+    // otherwise send, and have cleared, on every request.
+    let location = response
+        .headers()
+        .get("location")
+        .ok_or("registration redirected nowhere")?
+        .to_str()?;
+    let landing = client.get(base.join(location)?).send().await?;
+    if !landing.status().is_success() {
+        return Err(format!("the page after registration answered {}", landing.status()).into());
+    }
     let session_cookies = cookie_header(&jar, &base)?;
+    if session_cookies.contains("flash=") {
+        return Err("the flash cookie outlived the page that showed it".into());
+    }
 
     let jar = Arc::new(Jar::default());
     let client = browser(jar.clone())?;
