@@ -310,8 +310,8 @@ pub use passkey::{
 };
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use second_factor::{
-    totp_step, Enrolled, PendingSignIn, RecoveryCode, SignIn, SignInToken, TotpSecret,
-    RECOVERY_CODE_COUNT, TOTP_STEP_SECONDS,
+    totp_step, Enrolled, PendingSignIn, RecoveryCode, RecoverySalt, SignIn, SignInToken,
+    StoredRecoveryCode, TotpSecret, RECOVERY_CODE_COUNT, TOTP_STEP_SECONDS,
 };
 pub use service::{
     AuthService, AuthServiceBuilder, AuthStore, Purged, Registration, ValidRegistration,

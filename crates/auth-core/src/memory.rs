@@ -12,10 +12,10 @@ use crate::{
     CredentialId, Email, EmailChange, EventKind, EventStore, LinkPurpose, LinkTokenRecord,
     LinkTokenStore, MailKind, MailStore, NewCeremony, NewLinkToken, NewMail, NewPasskey,
     NewPendingSignIn, NewSession, NewUser, PasskeyId, PasskeyStore, PasswordHash,
-    PendingSignInRecord, QueuedMail, SecondFactorStore, SessionRecord, SessionStore,
-    SessionSummary, SessionTimes, StoreError, StoredPasskey, ThrottleKey, ThrottleState,
-    ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User, UserCredentials, UserHandle, UserId,
-    UserStore,
+    PendingSignInRecord, QueuedMail, RecoverySalt, SecondFactorStore, SessionRecord, SessionStore,
+    SessionSummary, SessionTimes, StoreError, StoredPasskey, StoredRecoveryCode, ThrottleKey,
+    ThrottleState, ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User, UserCredentials,
+    UserHandle, UserId, UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -57,7 +57,7 @@ struct State {
     /// By id: oldest first.
     mail: std::collections::BTreeMap<i64, StoredMail>,
     totp: HashMap<UserId, TotpRecord>,
-    recovery_codes: HashMap<UserId, Vec<TokenDigest>>,
+    recovery_codes: HashMap<UserId, Vec<StoredRecoveryCode>>,
     pending_sign_ins: HashMap<TokenDigest, PendingSignInRecord>,
     next_passkey_id: i64,
     /// By id: oldest first.
@@ -732,7 +732,7 @@ impl SecondFactorStore for MemoryStore {
         &self,
         user: UserId,
         step: u64,
-        codes: &[TokenDigest],
+        codes: &[StoredRecoveryCode],
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
@@ -766,7 +766,7 @@ impl SecondFactorStore for MemoryStore {
     async fn replace_recovery_codes(
         &self,
         user: UserId,
-        codes: &[TokenDigest],
+        codes: &[StoredRecoveryCode],
     ) -> Result<bool, StoreError> {
         let mut state = self.state();
         if state.totp.get(&user).is_none_or(|t| t.enabled_at.is_none()) {
@@ -786,8 +786,18 @@ impl SecondFactorStore for MemoryStore {
             return Ok(false);
         };
         let before = codes.len();
-        codes.retain(|code| code != digest);
+        codes.retain(|code| code.digest != *digest);
         Ok(codes.len() < before)
+    }
+
+    async fn recovery_code_salts(&self, user: UserId) -> Result<Vec<RecoverySalt>, StoreError> {
+        let mut salts: Vec<RecoverySalt> = Vec::new();
+        for code in self.state().recovery_codes.get(&user).into_iter().flatten() {
+            if !salts.contains(&code.salt) {
+                salts.push(code.salt.clone());
+            }
+        }
+        Ok(salts)
     }
 
     async fn count_recovery_codes(&self, user: UserId) -> Result<u32, StoreError> {

@@ -161,15 +161,18 @@ const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789_";
 
 /// A one-time code that stands in for the authenticator app: ten letters
 /// or digits (about 49 random bits) in two groups, `k7m2x-qp4rt`. Stores keep
-/// only its [`RecoveryCode::digest`]; [`RecoveryCode::parse`] accepts it in
-/// any letter case, with or without the dash and spaces.
+/// only a [`StoredRecoveryCode`]: the code's own random salt and its
+/// salted digest. [`RecoveryCode::parse`] accepts it in any letter case,
+/// with or without the dash and spaces.
 ///
 /// ```
 /// use auth_core::RecoveryCode;
 ///
 /// let code = RecoveryCode::generate()?;
+/// let stored = code.to_stored()?;
 /// let typed = code.expose_secret().to_uppercase().replace('-', " ");
-/// assert_eq!(RecoveryCode::parse(&typed).unwrap().digest(), code.digest());
+/// let again = RecoveryCode::parse(&typed).unwrap();
+/// assert_eq!(again.digest_with(&stored.salt), stored.digest);
 /// assert!(RecoveryCode::parse("123456").is_none());
 /// # Ok::<(), auth_core::RandomError>(())
 /// ```
@@ -218,14 +221,65 @@ impl RecoveryCode {
         &self.0
     }
 
-    /// The SHA-256 digest a store keeps instead of the code: 50 random bits
-    /// need no slow hash, and looking a digest up needs no constant time.
-    pub fn digest(&self) -> TokenDigest {
+    /// What a store keeps of a new code: a fresh salt and the digest with it.
+    pub fn to_stored(&self) -> Result<StoredRecoveryCode, RandomError> {
+        let salt = RecoverySalt::generate()?;
+        Ok(StoredRecoveryCode {
+            digest: self.digest_with(&salt),
+            salt,
+        })
+    }
+
+    /// The SHA-256 digest of the code with `salt`. Without a salt of its
+    /// own, a stolen table of 49-bit codes could be searched for every
+    /// account's codes at once; with one, each code is a search of its own
+    /// (ASVS 2.6.2: a salt of 32 bits or more and an approved hash). The
+    /// empty salt gives the digest codes had before salts, so those still work.
+    pub fn digest_with(&self, salt: &RecoverySalt) -> TokenDigest {
         let mut hasher = Sha256::new();
         hasher.update(b"auth-core recovery code:");
+        hasher.update(&salt.0);
         hasher.update(self.0.as_bytes());
         TokenDigest::from_bytes(hasher.finalize().into())
     }
+}
+
+/// A recovery code's own random salt: 16 bytes from the OS generator, or
+/// none for a code kept before salts were (see [`RecoveryCode::digest_with`]).
+/// Not a secret: stores keep it beside the digest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecoverySalt(Vec<u8>);
+
+impl RecoverySalt {
+    /// Bytes of a new salt.
+    pub const LEN: usize = 16;
+
+    /// A new random salt.
+    pub fn generate() -> Result<Self, RandomError> {
+        let mut bytes = vec![0u8; Self::LEN];
+        RandomError::fill(&mut bytes)?;
+        Ok(Self(bytes))
+    }
+
+    /// A salt as a store kept it: [`RecoverySalt::LEN`] bytes, or none;
+    /// `None` for any other length.
+    pub fn from_bytes(bytes: Vec<u8>) -> Option<Self> {
+        (bytes.is_empty() || bytes.len() == Self::LEN).then_some(Self(bytes))
+    }
+
+    /// The bytes to store.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// What a store keeps of one recovery code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecoveryCode {
+    /// The code's own salt.
+    pub salt: RecoverySalt,
+    /// [`RecoveryCode::digest_with`] that salt: what a store looks up.
+    pub digest: TokenDigest,
 }
 
 impl fmt::Debug for RecoveryCode {
@@ -331,5 +385,31 @@ mod tests {
             "0 is not a letter of codes"
         );
         assert!(!format!("{a:?}").contains(a.expose_secret()));
+    }
+
+    #[test]
+    fn each_stored_recovery_code_has_a_salt_of_its_own() {
+        let code = RecoveryCode::generate().unwrap();
+        let (first, second) = (code.to_stored().unwrap(), code.to_stored().unwrap());
+        assert_eq!(first.salt.as_bytes().len(), RecoverySalt::LEN);
+        assert_ne!(first.salt, second.salt);
+        assert_ne!(
+            first.digest, second.digest,
+            "one code under two salts gives two digests"
+        );
+        assert_eq!(code.digest_with(&first.salt), first.digest);
+
+        let unsalted = RecoverySalt::from_bytes(Vec::new()).unwrap();
+        let before_salts: [u8; 32] = Sha256::new()
+            .chain_update(b"auth-core recovery code:")
+            .chain_update(code.expose_secret().as_bytes())
+            .finalize()
+            .into();
+        assert_eq!(
+            code.digest_with(&unsalted),
+            TokenDigest::from_bytes(before_salts),
+            "a code kept before salts still matches"
+        );
+        assert!(RecoverySalt::from_bytes(vec![0; 4]).is_none());
     }
 }

@@ -23,8 +23,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{
     AccountEvent, CeremonyRecord, ClientInfo, CredentialId, DisplayName, Email, LinkPurpose,
-    MailKind, NewPasskey, PasskeyId, PasswordHash, SessionTimes, StoredPasskey, ThrottleKey,
-    ThrottleState, TokenDigest, TotpSecret, User, UserHandle, UserId,
+    MailKind, NewPasskey, PasskeyId, PasswordHash, RecoverySalt, SessionTimes, StoredPasskey,
+    StoredRecoveryCode, ThrottleKey, ThrottleState, TokenDigest, TotpSecret, User, UserHandle,
+    UserId,
 };
 
 /// A boxed error from a store's driver.
@@ -594,7 +595,8 @@ impl PendingSignInRecord {
 }
 
 /// Second factors: an account's authenticator-app secret, its recovery
-/// codes (kept as digests), and sign-ins waiting for one of them. Every
+/// codes (kept as salted digests, [`StoredRecoveryCode`]), and sign-ins
+/// waiting for one of them. Every
 /// one-time secret is used up in one atomic step, so of two requests with
 /// one code at the same moment, on one instance or several, exactly one
 /// wins.
@@ -623,7 +625,7 @@ pub trait SecondFactorStore: Send + Sync {
         &self,
         user: UserId,
         step: u64,
-        codes: &[TokenDigest],
+        codes: &[StoredRecoveryCode],
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -648,8 +650,15 @@ pub trait SecondFactorStore: Send + Sync {
     fn replace_recovery_codes(
         &self,
         user: UserId,
-        codes: &[TokenDigest],
+        codes: &[StoredRecoveryCode],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The salts of `user`'s unused recovery codes, each once: a typed code
+    /// is checked against its digest under each.
+    fn recovery_code_salts(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<RecoverySalt>, StoreError>> + Send;
 
     /// Uses up the recovery code with `digest` of `user`: `true` for
     /// exactly one of any number of simultaneous calls with one code.

@@ -7,7 +7,7 @@ use time::Duration;
 use crate::{
     Actor, AuthError, AuthService, AuthStore, ClientInfo, Enrolled, EventKind, MailKind,
     NewPendingSignIn, PendingSignIn, PendingSignInRecord, RecoveryCode, SecondFactorError,
-    SessionLength, SessionToken, SignIn, SignInToken, ThrottleKey, TokenDigest, TotpRecord,
+    SessionLength, SessionToken, SignIn, SignInToken, StoredRecoveryCode, ThrottleKey, TotpRecord,
     TotpSecret, User, UserId, RECOVERY_CODE_COUNT,
 };
 
@@ -159,10 +159,15 @@ impl<S: AuthStore> AuthService<S> {
     ) -> Result<Option<Factor>, AuthError> {
         let store = self.store();
         if let Some(code) = RecoveryCode::parse(code) {
-            return Ok(store
-                .use_recovery_code(user.id, &code.digest())
-                .await?
-                .then_some(Factor::RecoveryCode));
+            for salt in store.recovery_code_salts(user.id).await? {
+                if store
+                    .use_recovery_code(user.id, &code.digest_with(&salt))
+                    .await?
+                {
+                    return Ok(Some(Factor::RecoveryCode));
+                }
+            }
+            return Ok(None);
         }
         let Some(step) = totp.secret.matching_step(code, self.now()) else {
             return Ok(None);
@@ -241,10 +246,10 @@ impl<S: AuthStore> AuthService<S> {
         let step = secret
             .matching_step(code, self.now())
             .ok_or(AuthError::InvalidCredentials)?;
-        let (codes, digests) = new_recovery_codes()?;
+        let (codes, stored) = new_recovery_codes()?;
         if !self
             .store()
-            .enable_totp(user.id, step, &digests, self.now())
+            .enable_totp(user.id, step, &stored, self.now())
             .await?
         {
             return Err(SecondFactorError::NothingToConfirm.into());
@@ -299,10 +304,10 @@ impl<S: AuthStore> AuthService<S> {
         if !self.has_app(user.id).await? {
             return Err(SecondFactorError::Off.into());
         }
-        let (codes, digests) = new_recovery_codes()?;
+        let (codes, stored) = new_recovery_codes()?;
         if !self
             .store()
-            .replace_recovery_codes(user.id, &digests)
+            .replace_recovery_codes(user.id, &stored)
             .await?
         {
             return Err(SecondFactorError::Off.into());
@@ -360,11 +365,14 @@ enum Factor {
     RecoveryCode,
 }
 
-/// A fresh set of recovery codes, and the digests a store keeps.
-fn new_recovery_codes() -> Result<(Vec<RecoveryCode>, Vec<TokenDigest>), AuthError> {
+/// A fresh set of recovery codes, and what a store keeps of them.
+fn new_recovery_codes() -> Result<(Vec<RecoveryCode>, Vec<StoredRecoveryCode>), AuthError> {
     let codes = (0..RECOVERY_CODE_COUNT)
         .map(|_| RecoveryCode::generate())
         .collect::<Result<Vec<_>, _>>()?;
-    let digests = codes.iter().map(RecoveryCode::digest).collect();
-    Ok((codes, digests))
+    let stored = codes
+        .iter()
+        .map(RecoveryCode::to_stored)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((codes, stored))
 }

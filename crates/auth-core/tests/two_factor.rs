@@ -5,8 +5,9 @@ mod common;
 
 use auth_core::time::Duration;
 use auth_core::{
-    Actor, AuthError, ClientInfo, Clock, EventKind, IssuedSession, RecoveryCode, SecondFactorError,
-    SessionLength, SignIn, SignInToken, TotpSecret,
+    Actor, AuthError, ClientInfo, Clock, EventKind, IssuedSession, RecoveryCode, RecoverySalt,
+    SecondFactorError, SecondFactorStore, SessionLength, SignIn, SignInToken, StoredRecoveryCode,
+    TotpSecret,
 };
 use common::{fixture, Fixture, ADA};
 
@@ -224,6 +225,38 @@ async fn each_recovery_code_works_once_and_new_ones_replace_them() {
     complete(&f, &pending(&f).await, fresh[0].expose_secret())
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_recovery_code_kept_before_salts_still_works_once() {
+    let f = fixture();
+    let (issued, _, _) = enrolled(&f).await;
+    let old = RecoveryCode::generate().unwrap();
+    let unsalted = RecoverySalt::from_bytes(Vec::new()).unwrap();
+    let kept = StoredRecoveryCode {
+        digest: old.digest_with(&unsalted),
+        salt: unsalted,
+    };
+    let salted = RecoveryCode::generate().unwrap();
+    let codes = [kept, salted.to_stored().unwrap()];
+    assert!(f
+        .auth
+        .store()
+        .replace_recovery_codes(issued.user.id, &codes)
+        .await
+        .unwrap());
+    complete(&f, &pending(&f).await, old.expose_secret())
+        .await
+        .unwrap();
+    let again = complete(&f, &pending(&f).await, old.expose_secret()).await;
+    assert!(
+        matches!(again, Err(AuthError::InvalidCredentials)),
+        "{again:?}"
+    );
+    complete(&f, &pending(&f).await, salted.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(f.auth.recovery_codes_left(issued.user.id).await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -255,7 +255,11 @@ pub const DELETE_RECOVERY_CODES: &str = "DELETE FROM recovery_codes WHERE user_i
 
 /// Adds one recovery code.
 pub const INSERT_RECOVERY_CODE: &str =
-    "INSERT INTO recovery_codes (user_id, code_digest) VALUES ($1, $2)";
+    "INSERT INTO recovery_codes (user_id, code_digest, salt) VALUES ($1, $2, $3)";
+
+/// The salts of an account's recovery codes, each once.
+pub const SELECT_RECOVERY_SALTS: &str =
+    "SELECT DISTINCT salt FROM recovery_codes WHERE user_id = $1";
 
 /// Uses up one recovery code.
 pub const USE_RECOVERY_CODE: &str =

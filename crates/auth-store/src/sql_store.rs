@@ -21,9 +21,10 @@ use auth_core::{
     CredentialId, Device, Email, EmailChange, EventKind, EventStore, LinkPurpose, LinkTokenRecord,
     LinkTokenStore, MailKind, MailStore, NewCeremony, NewLinkToken, NewMail, NewPasskey,
     NewPendingSignIn, NewSession, NewUser, PasskeyId, PasskeyStore, PasswordHash,
-    PendingSignInRecord, QueuedMail, SecondFactorStore, SessionRecord, SessionStore,
-    SessionSummary, StoreError, StoredPasskey, ThrottleKey, ThrottleState, ThrottleStore,
-    TokenDigest, TotpRecord, TotpSecret, User, UserCredentials, UserHandle, UserId, UserStore,
+    PendingSignInRecord, QueuedMail, RecoverySalt, SecondFactorStore, SessionRecord, SessionStore,
+    SessionSummary, StoreError, StoredPasskey, StoredRecoveryCode, ThrottleKey, ThrottleState,
+    ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User, UserCredentials, UserHandle, UserId,
+    UserStore,
 };
 
 use crate::error::{classify, classify_user_insert};
@@ -702,7 +703,8 @@ macro_rules! replace_codes {
         for code in $codes {
             sqlx::query(sql::INSERT_RECOVERY_CODE)
                 .bind($user.get())
-                .bind(&code.as_bytes()[..])
+                .bind(&code.digest.as_bytes()[..])
+                .bind(code.salt.as_bytes())
                 .execute(&mut *$tx)
                 .await
                 .map_err(classify)?;
@@ -741,7 +743,7 @@ impl SecondFactorStore for Store {
         &self,
         user: UserId,
         step: u64,
-        codes: &[TokenDigest],
+        codes: &[StoredRecoveryCode],
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let step = rows::stored_step(step)?;
@@ -799,7 +801,7 @@ impl SecondFactorStore for Store {
     async fn replace_recovery_codes(
         &self,
         user: UserId,
-        codes: &[TokenDigest],
+        codes: &[StoredRecoveryCode],
     ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(classify)?;
@@ -830,6 +832,24 @@ impl SecondFactorStore for Store {
             .await
             .map(|done| done.rows_affected()));
         Ok(used.map_err(classify)? > 0)
+    }
+
+    async fn recovery_code_salts(&self, user: UserId) -> Result<Vec<RecoverySalt>, StoreError> {
+        let salts: Vec<Vec<u8>> =
+            on_pool!(self, pool => sqlx::query_scalar(sql::SELECT_RECOVERY_SALTS)
+            .bind(user.get())
+            .fetch_all(pool)
+            .await)
+            .map_err(classify)?;
+        salts
+            .into_iter()
+            .map(|salt| {
+                let len = salt.len();
+                RecoverySalt::from_bytes(salt).ok_or_else(|| {
+                    StoreError::Corrupt(format!("a recovery code salt of {len} bytes"))
+                })
+            })
+            .collect()
     }
 
     async fn count_recovery_codes(&self, user: UserId) -> Result<u32, StoreError> {

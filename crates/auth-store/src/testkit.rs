@@ -32,8 +32,9 @@ use auth_core::{
     AccountEvent, Actor, AddPasskey, AuthStore, CeremonyKind, CeremonyRecord, ClientInfo,
     CredentialId, Device, DisplayName, Email, EmailChange, EventKind, LinkPurpose, LinkTokenRecord,
     MailKind, NewCeremony, NewLinkToken, NewMail, NewPasskey, NewPendingSignIn, NewSession,
-    NewUser, PasskeyName, PasswordHash, PendingSignInRecord, SessionStore, StoreError, ThrottleKey,
-    ThrottleState, ThrottleStore, TokenDigest, TotpSecret, User, UserHandle, UserId, UserStore,
+    NewUser, PasskeyName, PasswordHash, PendingSignInRecord, RecoverySalt, SessionStore,
+    StoreError, StoredRecoveryCode, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest,
+    TotpSecret, User, UserHandle, UserId, UserStore,
 };
 
 /// What a store must be for the suite to exercise it: an
@@ -128,6 +129,14 @@ async fn create(store: &impl UserStore, email: &str, name: &str) -> User {
 
 fn digest(n: u8) -> TokenDigest {
     TokenDigest::from_bytes([n; 32])
+}
+
+/// A stored recovery code with digest `n` and a salt of its own.
+fn code(n: u8) -> StoredRecoveryCode {
+    StoredRecoveryCode {
+        salt: RecoverySalt::from_bytes(vec![n; RecoverySalt::LEN]).expect("a salt's length"),
+        digest: digest(n),
+    }
 }
 
 /// The idle timeout of the sessions [`session`] makes.
@@ -1582,7 +1591,7 @@ async fn a_totp_secret_waits_for_its_first_code_then_is_enabled(store: impl Conf
         "a waiting secret accepts no code at sign-in"
     );
 
-    let codes = [digest(1), digest(2)];
+    let codes = [code(1), code(2)];
     assert!(store.enable_totp(ada.id, 100, &codes, t0()).await.unwrap());
     let enabled = store.find_totp(ada.id).await.unwrap().unwrap();
     assert_eq!(
@@ -1654,18 +1663,37 @@ async fn recovery_codes_work_once_even_at_once(store: impl ConformantStore) {
     let bob = create(&store, "bob@example.com", "Bob").await;
     assert!(
         !store
-            .replace_recovery_codes(ada.id, &[digest(9)])
+            .replace_recovery_codes(ada.id, &[code(9)])
             .await
             .unwrap(),
         "no codes for an account without an enabled secret"
     );
     for (user, codes) in [
-        (ada.id, vec![digest(1), digest(2), digest(3)]),
-        (bob.id, vec![digest(4)]),
+        (ada.id, vec![code(1), code(2), code(3)]),
+        // As migration 0008 left the codes made before salts.
+        (
+            bob.id,
+            vec![StoredRecoveryCode {
+                salt: RecoverySalt::from_bytes(Vec::new()).expect("the empty salt"),
+                digest: digest(4),
+            }],
+        ),
     ] {
         store.set_totp_secret(user, &secret(1), t0()).await.unwrap();
         store.enable_totp(user, 1, &codes, t0()).await.unwrap();
     }
+    let mut salts = store.recovery_code_salts(ada.id).await.unwrap();
+    salts.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    assert_eq!(
+        salts,
+        [code(1).salt, code(2).salt, code(3).salt],
+        "each code's salt comes back, and only the account's own"
+    );
+    assert_eq!(
+        store.recovery_code_salts(bob.id).await.unwrap(),
+        [RecoverySalt::from_bytes(Vec::new()).unwrap()],
+        "a code without a salt has the empty one"
+    );
     assert!(
         !store.use_recovery_code(ada.id, &digest(4)).await.unwrap(),
         "another account's code is refused"
@@ -1681,7 +1709,7 @@ async fn recovery_codes_work_once_even_at_once(store: impl ConformantStore) {
     );
     assert_eq!(store.count_recovery_codes(ada.id).await.unwrap(), 2);
     assert!(store
-        .replace_recovery_codes(ada.id, &[digest(5)])
+        .replace_recovery_codes(ada.id, &[code(5)])
         .await
         .unwrap());
     assert!(
@@ -1696,7 +1724,7 @@ async fn recovery_codes_work_once_even_at_once(store: impl ConformantStore) {
     let replacements: Vec<_> = (0..10u8)
         .map(|n| {
             let store = store.clone();
-            let codes = [digest(100 + 2 * n), digest(101 + 2 * n)];
+            let codes = [code(100 + 2 * n), code(101 + 2 * n)];
             tokio::spawn(async move { store.replace_recovery_codes(ada.id, &codes).await })
         })
         .collect();
