@@ -50,6 +50,24 @@ macro_rules! on_pool {
     };
 }
 
+/// Takes the account's row in the transaction `tx` (`sql::LOCK_USER`),
+/// returning "no such user" from the calling function if it is gone. A macro
+/// for the reason `on_pool!` is one: each backend's transaction is a type
+/// of its own.
+macro_rules! lock_user {
+    ($tx:expr, $user:expr) => {{
+        let found = sqlx::query(sql::LOCK_USER)
+            .bind($user.get())
+            .execute(&mut *$tx)
+            .await
+            .map_err(classify)?
+            .rows_affected();
+        if found == 0 {
+            return Err(StoreError::Backend("no such user".into()));
+        }
+    }};
+}
+
 impl UserStore for Store {
     async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
         let created_at = timestamp(new.created_at);
@@ -445,15 +463,7 @@ impl LinkTokenStore for Store {
             // Without the account's row held, two simultaneous requests on
             // PostgreSQL would each delete what was there before either
             // inserted, and both links would work.
-            let found = sqlx::query(sql::LOCK_USER)
-                .bind(new.user_id.get())
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?
-                .rows_affected();
-            if found == 0 {
-                return Err(StoreError::Backend("no such user".into()));
-            }
+            lock_user!(tx, new.user_id);
             sqlx::query(sql::DELETE_USER_LINK_TOKENS_FOR)
                 .bind(new.user_id.get())
                 .bind(new.purpose.as_str())
@@ -949,15 +959,7 @@ impl PasskeyStore for Store {
     async fn add_passkey(&self, passkey: NewPasskey, limit: u32) -> Result<AddPasskey, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(classify)?;
-            let found = sqlx::query(sql::LOCK_USER)
-                .bind(passkey.user_id.get())
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?
-                .rows_affected();
-            if found == 0 {
-                return Err(StoreError::Backend("no such user".into()));
-            }
+            lock_user!(tx, passkey.user_id);
             let owned: i64 = sqlx::query_scalar(sql::COUNT_PASSKEYS)
                 .bind(passkey.user_id.get())
                 .fetch_one(&mut *tx)
