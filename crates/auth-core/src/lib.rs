@@ -124,7 +124,10 @@
 //! [`AuthError::SecondFactorRequired`] rather than skip the factor. Codes
 //! are counted with the account's wrong passwords, before each check; each
 //! time step and each recovery code works once, however many requests
-//! bring it at the same moment.
+//! bring it at the same moment. Give the builder a [`TotpKey`]
+//! ([`AuthServiceBuilder::totp_key`]) kept outside the database, and the
+//! store keeps each app's secret sealed with it; recovery codes are kept
+//! as salted digests.
 //!
 //! ```
 //! # #[cfg(feature = "memory")]
@@ -285,6 +288,7 @@ mod service;
 mod session;
 mod store;
 mod throttle;
+mod totp_key;
 mod two_factor;
 mod user;
 mod werkzeug;
@@ -329,5 +333,6 @@ pub use store::{
 };
 pub use throttle::{ThrottleKey, ThrottlePolicy, ThrottleState};
 pub use time;
+pub use totp_key::{SealedTotpSecret, TotpKey};
 pub use two_factor::{SIGN_IN_STEP_VALID_FOR, TOTP_SETUP_VALID_FOR};
 pub use user::{User, UserId};

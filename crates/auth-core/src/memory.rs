@@ -12,10 +12,10 @@ use crate::{
     CredentialId, Email, EmailChange, EventKind, EventStore, LinkPurpose, LinkTokenRecord,
     LinkTokenStore, MailKind, MailStore, NewCeremony, NewLinkToken, NewMail, NewPasskey,
     NewPendingSignIn, NewSession, NewUser, PasskeyId, PasskeyStore, PasswordHash,
-    PendingSignInRecord, QueuedMail, RecoverySalt, SecondFactorStore, SessionRecord, SessionStore,
-    SessionSummary, SessionTimes, StoreError, StoredPasskey, StoredRecoveryCode, ThrottleKey,
-    ThrottleState, ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User, UserCredentials,
-    UserHandle, UserId, UserStore,
+    PendingSignInRecord, QueuedMail, RecoverySalt, SealedTotpSecret, SecondFactorStore,
+    SessionRecord, SessionStore, SessionSummary, SessionTimes, StoreError, StoredPasskey,
+    StoredRecoveryCode, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, TotpRecord, User,
+    UserCredentials, UserHandle, UserId, UserStore,
 };
 
 /// Users and sessions in a `HashMap` behind a mutex. Clones share the data.
@@ -698,7 +698,7 @@ impl SecondFactorStore for MemoryStore {
     async fn set_totp_secret(
         &self,
         user: UserId,
-        secret: &TotpSecret,
+        secret: &SealedTotpSecret,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut state = self.state();

@@ -75,7 +75,7 @@ impl TotpSecret {
             .and_then(Self::from_bytes)
     }
 
-    /// The raw secret, for a store to keep.
+    /// The raw secret, for [`TotpKey::seal`](crate::TotpKey::seal).
     pub fn expose_bytes(&self) -> &[u8] {
         &self.0
     }

@@ -13,7 +13,7 @@ use crate::{
     MailKind, MailPolicy, MailStore, NewSession, NewUser, PasskeyStore, Password, PasswordError,
     PasswordHash, PasswordHasher, PasswordPolicy, SecondFactorStore, Session, SessionLength,
     SessionPolicy, SessionStore, SessionSummary, SessionToken, SystemClock, ThrottleKey,
-    ThrottlePolicy, ThrottleState, ThrottleStore, TokenDigest, User, UserId, UserStore,
+    ThrottlePolicy, ThrottleState, ThrottleStore, TokenDigest, TotpKey, User, UserId, UserStore,
 };
 
 /// The hash unknown emails are verified against, made once, at first need.
@@ -168,6 +168,9 @@ struct Inner<S> {
     throttle: ThrottlePolicy,
     history_retention: Duration,
     mail: MailPolicy,
+    /// Seals authenticator-app secrets for the store; `None` keeps them as
+    /// they are.
+    totp_key: Option<TotpKey>,
     /// Wakes a worker waiting in [`AuthService::wait_for_mail`].
     mail_queued: tokio::sync::Notify,
     /// Verified against for unknown emails; made once, off the caller's
@@ -205,6 +208,7 @@ pub struct AuthServiceBuilder<S> {
     history_retention: Duration,
     mail: MailPolicy,
     max_concurrent_hashes: usize,
+    totp_key: Option<TotpKey>,
 }
 
 /// What an [`AuthService`]'s store must provide: every store trait. It is
@@ -240,6 +244,16 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
     /// The password hasher (default: [`BcryptHasher`] at cost 12).
     pub fn hasher(mut self, hasher: impl PasswordHasher) -> Self {
         self.hasher = Arc::new(hasher);
+        self
+    }
+
+    /// The key that seals authenticator-app secrets before the store keeps
+    /// them (default: none, and the store keeps them as they are, readable
+    /// by anyone with a copy of the database). Secrets kept without a key
+    /// are still read when one is given; sealed ones need the same key
+    /// (see [`TotpKey`]).
+    pub fn totp_key(mut self, key: TotpKey) -> Self {
+        self.totp_key = Some(key);
         self
     }
 
@@ -305,6 +319,7 @@ impl<S: AuthStore> AuthServiceBuilder<S> {
                 throttle: self.throttle,
                 history_retention: self.history_retention,
                 mail: self.mail,
+                totp_key: self.totp_key,
                 mail_queued: tokio::sync::Notify::new(),
                 dummy_hash: Arc::default(),
             }),
@@ -325,6 +340,7 @@ impl<S: AuthStore> AuthService<S> {
             history_retention: DEFAULT_HISTORY_RETENTION,
             mail: MailPolicy::default(),
             max_concurrent_hashes: std::thread::available_parallelism().map_or(2, usize::from),
+            totp_key: None,
         }
     }
 
@@ -365,6 +381,11 @@ impl<S: AuthStore> AuthService<S> {
     }
 
     /// Woken whenever this service queues a mail.
+    /// The key sealing authenticator-app secrets, if the service has one.
+    pub(crate) fn totp_key(&self) -> Option<&TotpKey> {
+        self.inner.totp_key.as_ref()
+    }
+
     pub(crate) fn mail_queued(&self) -> &tokio::sync::Notify {
         &self.inner.mail_queued
     }

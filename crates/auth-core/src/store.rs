@@ -23,8 +23,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{
     AccountEvent, CeremonyRecord, ClientInfo, CredentialId, DisplayName, Email, LinkPurpose,
-    MailKind, NewPasskey, PasskeyId, PasswordHash, RecoverySalt, SessionTimes, StoredPasskey,
-    StoredRecoveryCode, ThrottleKey, ThrottleState, TokenDigest, TotpSecret, User, UserHandle,
+    MailKind, NewPasskey, PasskeyId, PasswordHash, RecoverySalt, SealedTotpSecret, SessionTimes,
+    StoredPasskey, StoredRecoveryCode, ThrottleKey, ThrottleState, TokenDigest, User, UserHandle,
     UserId,
 };
 
@@ -542,8 +542,8 @@ pub trait MailStore: Send + Sync {
 /// [`SecondFactorStore::find_totp`] returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TotpRecord {
-    /// The shared secret.
-    pub secret: TotpSecret,
+    /// The shared secret, as the service sealed it.
+    pub secret: SealedTotpSecret,
     /// When it was made (a waiting secret is only good for a while).
     pub created_at: OffsetDateTime,
     /// When a code from it first confirmed it; `None` while it waits for
@@ -603,11 +603,12 @@ impl PendingSignInRecord {
 pub trait SecondFactorStore: Send + Sync {
     /// Keeps `secret` for `user`, waiting for a code to confirm it,
     /// replacing an earlier one that still waits. `false`, and nothing
-    /// changes, if the account already has one enabled.
+    /// changes, if the account already has one enabled. The bytes are kept
+    /// as they are: sealing is the service's.
     fn set_totp_secret(
         &self,
         user: UserId,
-        secret: &TotpSecret,
+        secret: &SealedTotpSecret,
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

@@ -6,9 +6,9 @@ use time::Duration;
 
 use crate::{
     Actor, AuthError, AuthService, AuthStore, ClientInfo, Enrolled, EventKind, MailKind,
-    NewPendingSignIn, PendingSignIn, PendingSignInRecord, RecoveryCode, SecondFactorError,
-    SessionLength, SessionToken, SignIn, SignInToken, StoredRecoveryCode, ThrottleKey, TotpRecord,
-    TotpSecret, User, UserId, RECOVERY_CODE_COUNT,
+    NewPendingSignIn, PendingSignIn, PendingSignInRecord, RecoveryCode, SealedTotpSecret,
+    SecondFactorError, SessionLength, SessionToken, SignIn, SignInToken, StoreError,
+    StoredRecoveryCode, ThrottleKey, TotpRecord, TotpSecret, User, UserId, RECOVERY_CODE_COUNT,
 };
 
 /// How long the second step of a sign-in may wait after the password.
@@ -159,6 +159,8 @@ impl<S: AuthStore> AuthService<S> {
     ) -> Result<Option<Factor>, AuthError> {
         let store = self.store();
         if let Some(code) = RecoveryCode::parse(code) {
+            // Before the app's secret is opened: if it cannot be (the key
+            // changed), recovery codes still get their owner in.
             for salt in store.recovery_code_salts(user.id).await? {
                 if store
                     .use_recovery_code(user.id, &code.digest_with(&salt))
@@ -169,7 +171,8 @@ impl<S: AuthStore> AuthService<S> {
             }
             return Ok(None);
         }
-        let Some(step) = totp.secret.matching_step(code, self.now()) else {
+        let secret = self.open_totp(user.id, &totp.secret)?;
+        let Some(step) = secret.matching_step(code, self.now()) else {
             return Ok(None);
         };
         Ok(store
@@ -206,9 +209,13 @@ impl<S: AuthStore> AuthService<S> {
     ) -> Result<TotpSecret, AuthError> {
         let user = self.reauthenticate(session, password, client).await?;
         let secret = TotpSecret::generate()?;
+        let sealed = match self.totp_key() {
+            Some(key) => key.seal(user.id, &secret)?,
+            None => SealedTotpSecret::unsealed(&secret),
+        };
         if !self
             .store()
-            .set_totp_secret(user.id, &secret, self.now())
+            .set_totp_secret(user.id, &sealed, self.now())
             .await?
         {
             return Err(SecondFactorError::AlreadyOn.into());
@@ -221,12 +228,31 @@ impl<S: AuthStore> AuthService<S> {
     /// left half-done is no use to whoever takes over the session later.
     pub async fn waiting_totp(&self, user: UserId) -> Result<Option<TotpSecret>, AuthError> {
         let since = self.now() - TOTP_SETUP_VALID_FOR;
-        Ok(self
-            .store()
+        self.store()
             .find_totp(user)
             .await?
             .filter(|totp| totp.enabled_at.is_none() && totp.created_at > since)
-            .map(|totp| totp.secret))
+            .map(|totp| self.open_totp(user, &totp.secret))
+            .transpose()
+    }
+
+    /// The secret `sealed` holds for `user`: opened with the service's key,
+    /// or as it is if it was kept without one. A sealed secret the key does
+    /// not open is [`StoreError::Corrupt`] (auth-web logs it and answers
+    /// 500, a broken installation): the key changed, or the row was altered.
+    fn open_totp(&self, user: UserId, sealed: &SealedTotpSecret) -> Result<TotpSecret, AuthError> {
+        let opened = if sealed.is_sealed() {
+            self.totp_key().and_then(|key| key.open(user, sealed))
+        } else {
+            TotpSecret::from_bytes(sealed.as_bytes().to_vec())
+        };
+        opened.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "the authenticator-app secret of account {user} does not open with this \
+                 service's TOTP key (was the key changed?)"
+            ))
+            .into()
+        })
     }
 
     /// Confirms the waiting secret with a code from the app: from now on

@@ -3,13 +3,14 @@
 
 mod common;
 
+use auth_core::memory::MemoryStore;
 use auth_core::time::Duration;
 use auth_core::{
     Actor, AuthError, ClientInfo, Clock, EventKind, IssuedSession, RecoveryCode, RecoverySalt,
-    SecondFactorError, SecondFactorStore, SessionLength, SignIn, SignInToken, StoredRecoveryCode,
-    TotpSecret,
+    SecondFactorError, SecondFactorStore, SessionLength, SignIn, SignInToken, StoreError,
+    StoredRecoveryCode, TotpKey, TotpSecret,
 };
-use common::{fixture, Fixture, ADA};
+use common::{fixture, fixture_with, Fixture, ADA};
 
 const EMAIL: &str = "ada@example.com";
 
@@ -225,6 +226,63 @@ async fn each_recovery_code_works_once_and_new_ones_replace_them() {
     complete(&f, &pending(&f).await, fresh[0].expose_secret())
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn the_apps_secret_is_kept_sealed_and_a_changed_key_leaves_the_recovery_codes() {
+    let store = MemoryStore::new();
+    let f = fixture_with(store.clone(), Some(TotpKey::derive(b"first key", "tests")));
+    let (issued, secret, codes) = enrolled(&f).await;
+    let kept = store
+        .find_totp(issued.user.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .secret;
+    assert!(kept.is_sealed());
+    let raw = secret.expose_bytes();
+    assert!(
+        !kept.as_bytes().windows(raw.len()).any(|w| w == raw),
+        "the store holds nothing of the raw secret"
+    );
+    let code = secret.code_at(f.clock.now());
+    complete(&f, &pending(&f).await, &code).await.unwrap();
+
+    // The same accounts, served with another key: the app's codes cannot
+    // be checked (a corrupt-store error, which the server logs and answers
+    // with a 500), but a recovery code still signs in.
+    let g = fixture_with(
+        store.clone(),
+        Some(TotpKey::derive(b"another key", "tests")),
+    );
+    g.clock.advance(Duration::seconds(60));
+    let code = secret.code_at(g.clock.now());
+    let refused = complete(&g, &pending(&g).await, &code).await;
+    assert!(
+        matches!(refused, Err(AuthError::Store(StoreError::Corrupt(_)))),
+        "{refused:?}"
+    );
+    complete(&g, &pending(&g).await, codes[0].expose_secret())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_secret_kept_without_a_key_still_works_once_a_key_is_given() {
+    let store = MemoryStore::new();
+    let f = fixture_with(store.clone(), None);
+    let (issued, secret, _) = enrolled(&f).await;
+    assert!(!store
+        .find_totp(issued.user.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .secret
+        .is_sealed());
+    let g = fixture_with(store, Some(TotpKey::derive(b"a key", "tests")));
+    g.clock.advance(Duration::seconds(60));
+    let code = secret.code_at(g.clock.now());
+    complete(&g, &pending(&g).await, &code).await.unwrap();
 }
 
 #[tokio::test]

@@ -6,9 +6,9 @@ use auth_core::time::{Duration, OffsetDateTime};
 use auth_core::{
     AccountEvent, AccountSummary, Actor, CeremonyKind, CeremonyRecord, ClientInfo, CredentialId,
     Device, DisplayName, Email, EventKind, LinkPurpose, LinkTokenRecord, MailKind, NewMail,
-    PasskeyId, PasskeyName, PasswordHash, PendingSignInRecord, QueuedMail, SessionRecord,
-    SessionSummary, SessionTimes, StoreError, StoredPasskey, ThrottleState, TokenDigest,
-    TotpRecord, TotpSecret, User, UserCredentials, UserHandle, UserId,
+    PasskeyId, PasskeyName, PasswordHash, PendingSignInRecord, QueuedMail, SealedTotpSecret,
+    SessionRecord, SessionSummary, SessionTimes, StoreError, StoredPasskey, ThrottleState,
+    TokenDigest, TotpRecord, User, UserCredentials, UserHandle, UserId,
 };
 
 #[derive(sqlx::FromRow)]
@@ -334,8 +334,7 @@ impl TryFrom<TotpRow> for TotpRecord {
 
     fn try_from(row: TotpRow) -> Result<Self, StoreError> {
         Ok(TotpRecord {
-            secret: TotpSecret::from_bytes(row.secret)
-                .ok_or_else(|| StoreError::Corrupt("TOTP secret too short".into()))?,
+            secret: SealedTotpSecret::from_bytes(row.secret),
             created_at: time(row.created_at)?,
             enabled_at: row.enabled_at.map(time).transpose()?,
             last_step: row

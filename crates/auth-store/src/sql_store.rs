@@ -21,10 +21,10 @@ use auth_core::{
     CredentialId, Device, Email, EmailChange, EventKind, EventStore, LinkPurpose, LinkTokenRecord,
     LinkTokenStore, MailKind, MailStore, NewCeremony, NewLinkToken, NewMail, NewPasskey,
     NewPendingSignIn, NewSession, NewUser, PasskeyId, PasskeyStore, PasswordHash,
-    PendingSignInRecord, QueuedMail, RecoverySalt, SecondFactorStore, SessionRecord, SessionStore,
-    SessionSummary, StoreError, StoredPasskey, StoredRecoveryCode, ThrottleKey, ThrottleState,
-    ThrottleStore, TokenDigest, TotpRecord, TotpSecret, User, UserCredentials, UserHandle, UserId,
-    UserStore,
+    PendingSignInRecord, QueuedMail, RecoverySalt, SealedTotpSecret, SecondFactorStore,
+    SessionRecord, SessionStore, SessionSummary, StoreError, StoredPasskey, StoredRecoveryCode,
+    ThrottleKey, ThrottleState, ThrottleStore, TokenDigest, TotpRecord, User, UserCredentials,
+    UserHandle, UserId, UserStore,
 };
 
 use crate::error::{classify, classify_user_insert};
@@ -726,12 +726,12 @@ impl SecondFactorStore for Store {
     async fn set_totp_secret(
         &self,
         user: UserId,
-        secret: &TotpSecret,
+        secret: &SealedTotpSecret,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let changed = on_pool!(self, pool => sqlx::query(sql::UPSERT_TOTP_SECRET)
             .bind(user.get())
-            .bind(secret.expose_bytes())
+            .bind(secret.as_bytes())
             .bind(timestamp(at))
             .execute(pool)
             .await

@@ -32,9 +32,9 @@ use auth_core::{
     AccountEvent, Actor, AddPasskey, AuthStore, CeremonyKind, CeremonyRecord, ClientInfo,
     CredentialId, Device, DisplayName, Email, EmailChange, EventKind, LinkPurpose, LinkTokenRecord,
     MailKind, NewCeremony, NewLinkToken, NewMail, NewPasskey, NewPendingSignIn, NewSession,
-    NewUser, PasskeyName, PasswordHash, PendingSignInRecord, RecoverySalt, SessionStore,
-    StoreError, StoredRecoveryCode, ThrottleKey, ThrottleState, ThrottleStore, TokenDigest,
-    TotpSecret, User, UserHandle, UserId, UserStore,
+    NewUser, PasskeyName, PasswordHash, PendingSignInRecord, RecoverySalt, SealedTotpSecret,
+    SessionStore, StoreError, StoredRecoveryCode, ThrottleKey, ThrottleState, ThrottleStore,
+    TokenDigest, User, UserHandle, UserId, UserStore,
 };
 
 /// What a store must be for the suite to exercise it: an
@@ -1558,8 +1558,8 @@ where
     succeeded
 }
 
-fn secret(n: u8) -> TotpSecret {
-    TotpSecret::from_bytes(vec![n; 20]).expect("20 bytes")
+fn secret(n: u8) -> SealedTotpSecret {
+    SealedTotpSecret::from_bytes(vec![n; 20])
 }
 
 async fn a_totp_secret_waits_for_its_first_code_then_is_enabled(store: impl ConformantStore) {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use auth_core::memory::MemoryStore;
 use auth_core::{
     AuthService, BcryptHasher, HashError, ManualClock, Password, PasswordHash, PasswordHasher,
-    Registration, SessionStore,
+    Registration, SessionStore, TotpKey,
 };
 
 /// bcrypt at cost 4 that counts its calls, to show which paths hash.
@@ -46,13 +46,23 @@ pub struct Fixture {
 }
 
 pub fn fixture() -> Fixture {
+    fixture_with(MemoryStore::new(), None)
+}
+
+/// A service over `store` (which another fixture may share), sealing
+/// authenticator-app secrets with `key` if one is given.
+pub fn fixture_with(store: MemoryStore, key: Option<TotpKey>) -> Fixture {
     let clock = ManualClock::starting_now();
     let counter = Counting::default();
-    let auth = AuthService::builder(MemoryStore::new())
+    let builder = AuthService::builder(store)
         .hasher(counter.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+        .clock(clock.clone());
+    let auth = match key {
+        Some(key) => builder.totp_key(key),
+        None => builder,
+    }
+    .build()
+    .unwrap();
     Fixture {
         auth,
         clock,

@@ -1,4 +1,5 @@
-//! The key that encrypts and signs private cookies: configured, or generated
+//! The key that encrypts and signs private cookies, and from which the key
+//! sealing authenticator-app secrets is derived: configured, or generated
 //! once and kept in a file so that sessions survive a restart.
 
 use std::fs;
@@ -11,6 +12,18 @@ use rocket::figment::Figment;
 use thiserror::Error;
 
 use crate::setup::config::{AppConfig, DataDir, DEFAULT_SECRET_KEY_FILE};
+
+/// The key that seals authenticator-app secrets in the database, derived
+/// from the secret key as it is written (in `figment`, after [`ensure`]);
+/// `None` if there is none. The same text always gives the same key: the
+/// same key written another way (hex instead of base64) does not.
+pub fn totp_key(figment: &Figment) -> Option<auth_core::TotpKey> {
+    let written = figment.extract_inner::<String>("secret_key").ok()?;
+    Some(auth_core::TotpKey::derive(
+        written.as_bytes(),
+        "auth-web: authenticator-app secrets",
+    ))
+}
 
 /// Why the secret key could not be loaded or created.
 #[derive(Debug, Error)]

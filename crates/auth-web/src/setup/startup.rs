@@ -11,7 +11,7 @@ use rocket::tokio;
 use crate::http::error::describe;
 use crate::setup::config::ServiceConfig;
 use crate::setup::db::AuthDb;
-use crate::setup::Auth;
+use crate::setup::{secret_key, Auth};
 
 /// Runs the migrations and builds the [`Auth`] service over the pool. Must
 /// be attached after [`AuthDb::init`](rocket_db_pools::Database::init). A failure stops the launch with a
@@ -29,6 +29,10 @@ pub fn auth_service(config: ServiceConfig, clock: Arc<dyn Clock>) -> impl Fairin
             return Err(rocket);
         }
         let builder = config.apply(AuthService::builder(store)).clock(clock);
+        let builder = match secret_key::totp_key(rocket.figment()) {
+            Some(key) => builder.totp_key(key),
+            None => builder,
+        };
         match builder.build() {
             Ok(service) => {
                 service.warm_up();

@@ -110,6 +110,14 @@ impl TestApp {
         }
     }
 
+    /// The running app's auth service, to look at what its store keeps.
+    pub fn auth(&self) -> &auth_web::Auth {
+        self.client
+            .rocket()
+            .state::<auth_web::Auth>()
+            .expect("the app manages its auth service")
+    }
+
     /// The mail the app has written to its outbox (beside its database),
     /// as it is now: the text of each `.eml` file, oldest first.
     pub fn outbox(&self) -> Vec<String> {

@@ -117,12 +117,7 @@ async fn invalid_registrations_re_show_the_form() {
             }
         }
     }
-    let store = app
-        .client
-        .rocket()
-        .state::<auth_web::Auth>()
-        .unwrap()
-        .store();
+    let store = app.auth().store();
     let email = Email::parse("ada@example.com").unwrap();
     assert!(store.find_credentials(&email).await.unwrap().is_none());
 }

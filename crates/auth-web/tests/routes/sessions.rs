@@ -74,7 +74,7 @@ async fn timeouts_come_from_the_configuration() {
 async fn a_database_failure_is_a_503_page() {
     let app = logged_in("Ada").await;
     let token = app.token_from("/login").await;
-    let auth = app.client.rocket().state::<auth_web::Auth>().unwrap();
+    let auth = app.auth();
     auth.store().close().await;
     for path in ["/secrets", "/"] {
         let (status, html) = app.get(path).await;

@@ -3,7 +3,7 @@
 //! drift, recovery codes, throttling, turning it off.
 
 use auth_core::time::Duration;
-use auth_core::{Clock, TotpSecret};
+use auth_core::{Clock, Email, SecondFactorStore, TotpSecret, UserStore};
 use rocket::http::Status;
 
 use crate::common::{location, logged_in, with_subject, TestApp};
@@ -120,6 +120,28 @@ async fn enrolment_needs_the_password_and_a_code_from_the_new_secret() {
         .contains("10 recovery codes left"));
     let history = app.page("/account/history").await;
     assert!(history.contains("Two-factor sign-in turned on"));
+}
+
+#[tokio::test]
+async fn the_database_keeps_the_apps_secret_sealed_with_a_key_from_the_secret_key() {
+    let (app, secret, _) = enrolled().await;
+    let store = app.auth().store();
+    let ada = store
+        .find_credentials(&Email::parse("ada@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .user;
+    let kept = store.find_totp(ada.id).await.unwrap().unwrap().secret;
+    assert!(kept.is_sealed());
+    let raw = secret.expose_bytes();
+    assert!(
+        !kept.as_bytes().windows(raw.len()).any(|w| w == raw),
+        "the database holds nothing of the raw secret"
+    );
+    let key =
+        auth_web::setup::secret_key::totp_key(app.client.rocket().figment()).expect("a secret key");
+    assert_eq!(key.open(ada.id, &kept).as_ref(), Some(&secret));
 }
 
 #[tokio::test]
