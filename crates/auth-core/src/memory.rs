@@ -745,6 +745,20 @@ impl SecondFactorStore for MemoryStore {
         Ok(true)
     }
 
+    async fn reseal_totp_secret(
+        &self,
+        user: UserId,
+        old: &SealedTotpSecret,
+        new: &SealedTotpSecret,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(totp) = state.totp.get_mut(&user).filter(|t| t.secret == *old) else {
+            return Ok(false);
+        };
+        totp.secret = new.clone();
+        Ok(true)
+    }
+
     async fn use_totp_step(&self, user: UserId, step: u64) -> Result<bool, StoreError> {
         let mut state = self.state();
         let Some(totp) = state.totp.get_mut(&user).filter(|t| t.enabled_at.is_some()) else {

@@ -380,12 +380,12 @@ impl<S: AuthStore> AuthService<S> {
         &self.inner.mail
     }
 
-    /// Woken whenever this service queues a mail.
     /// The key sealing authenticator-app secrets, if the service has one.
     pub(crate) fn totp_key(&self) -> Option<&TotpKey> {
         self.inner.totp_key.as_ref()
     }
 
+    /// Woken whenever this service queues a mail.
     pub(crate) fn mail_queued(&self) -> &tokio::sync::Notify {
         &self.inner.mail_queued
     }

@@ -630,6 +630,16 @@ pub trait SecondFactorStore: Send + Sync {
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Replaces `user`'s secret, kept as `old`, with `new` (the same secret
+    /// sealed), if it is still `old`: `false`, and nothing changes, if it
+    /// was replaced or removed meanwhile. Nothing else of the row changes.
+    fn reseal_totp_secret(
+        &self,
+        user: UserId,
+        old: &SealedTotpSecret,
+        new: &SealedTotpSecret,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Accepts `step` for `user`'s enabled secret if it is later than the
     /// last accepted one, recording it, in one atomic step: `true` for
     /// exactly one of any number of simultaneous calls with one step.

@@ -175,10 +175,17 @@ impl<S: AuthStore> AuthService<S> {
         let Some(step) = secret.matching_step(code, self.now()) else {
             return Ok(None);
         };
-        Ok(store
-            .use_totp_step(user.id, step)
-            .await?
-            .then_some(Factor::App))
+        if !store.use_totp_step(user.id, step).await? {
+            return Ok(None);
+        }
+        // A secret kept before the service had a key is sealed at its
+        // owner's next sign-in, as an old password hash is upgraded.
+        if let (false, Some(key)) = (totp.secret.is_sealed(), self.totp_key()) {
+            store
+                .reseal_totp_secret(user.id, &totp.secret, &key.seal(user.id, &secret)?)
+                .await?;
+        }
+        Ok(Some(Factor::App))
     }
 
     /// Whether signing in as `user` takes a second step: the account has

@@ -268,7 +268,7 @@ async fn the_apps_secret_is_kept_sealed_and_a_changed_key_leaves_the_recovery_co
 }
 
 #[tokio::test]
-async fn a_secret_kept_without_a_key_still_works_once_a_key_is_given() {
+async fn a_secret_kept_without_a_key_works_once_a_key_is_given_and_is_sealed_then() {
     let store = MemoryStore::new();
     let f = fixture_with(store.clone(), None);
     let (issued, secret, _) = enrolled(&f).await;
@@ -279,7 +279,15 @@ async fn a_secret_kept_without_a_key_still_works_once_a_key_is_given() {
         .unwrap()
         .secret
         .is_sealed());
-    let g = fixture_with(store, Some(TotpKey::derive(b"a key", "tests")));
+    let g = fixture_with(store.clone(), Some(TotpKey::derive(b"a key", "tests")));
+    g.clock.advance(Duration::seconds(60));
+    let code = secret.code_at(g.clock.now());
+    complete(&g, &pending(&g).await, &code).await.unwrap();
+    let kept = store.find_totp(issued.user.id).await.unwrap().unwrap();
+    assert!(
+        kept.secret.is_sealed(),
+        "sealed at the sign-in, as an old password hash is upgraded"
+    );
     g.clock.advance(Duration::seconds(60));
     let code = secret.code_at(g.clock.now());
     complete(&g, &pending(&g).await, &code).await.unwrap();

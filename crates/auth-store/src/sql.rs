@@ -235,6 +235,11 @@ pub const SELECT_TOTP: &str =
 pub const ENABLE_TOTP: &str = "UPDATE totp_secrets SET enabled_at = $2, last_step = $3 \
      WHERE user_id = $1 AND enabled_at IS NULL";
 
+/// Replaces an account's TOTP secret with the same secret kept another
+/// way, if it is still what the caller read.
+pub const RESEAL_TOTP_SECRET: &str =
+    "UPDATE totp_secrets SET secret = $3 WHERE user_id = $1 AND secret = $2";
+
 /// Accepts a time step later than the last one: of two updates with one
 /// step, the second finds the row changed and matches nothing.
 pub const USE_TOTP_STEP: &str = "UPDATE totp_secrets SET last_step = $2 \

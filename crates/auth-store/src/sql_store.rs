@@ -776,6 +776,22 @@ impl SecondFactorStore for Store {
         })
     }
 
+    async fn reseal_totp_secret(
+        &self,
+        user: UserId,
+        old: &SealedTotpSecret,
+        new: &SealedTotpSecret,
+    ) -> Result<bool, StoreError> {
+        let changed = on_pool!(self, pool => sqlx::query(sql::RESEAL_TOTP_SECRET)
+            .bind(user.get())
+            .bind(old.as_bytes())
+            .bind(new.as_bytes())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        Ok(changed.map_err(classify)? > 0)
+    }
+
     async fn use_totp_step(&self, user: UserId, step: u64) -> Result<bool, StoreError> {
         let step = rows::stored_step(step)?;
         let used = on_pool!(self, pool => sqlx::query(sql::USE_TOTP_STEP)

@@ -1616,6 +1616,25 @@ async fn a_totp_secret_waits_for_its_first_code_then_is_enabled(store: impl Conf
         secret(2)
     );
 
+    // Resealing: only over what was read, and nothing else of the row moves.
+    let sealed = SealedTotpSecret::from_bytes(vec![7; 52]);
+    assert!(
+        !store
+            .reseal_totp_secret(ada.id, &secret(9), &sealed)
+            .await
+            .unwrap(),
+        "a secret that is no longer what was read is left alone"
+    );
+    assert!(store
+        .reseal_totp_secret(ada.id, &secret(2), &sealed)
+        .await
+        .unwrap());
+    let resealed = store.find_totp(ada.id).await.unwrap().unwrap();
+    assert_eq!(
+        (resealed.secret, resealed.enabled_at, resealed.last_step),
+        (sealed, Some(t0()), Some(100))
+    );
+
     assert!(store.remove_totp(ada.id).await.unwrap());
     assert_eq!(store.find_totp(ada.id).await.unwrap(), None);
     assert_eq!(
