@@ -6,6 +6,7 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 
 use crate::guards::session_cookie::SessionCookie;
+use crate::http::error::describe;
 use crate::setup::Auth;
 
 /// The logged-in user. As a guard it forwards with 401 when there is no live
@@ -58,10 +59,7 @@ async fn resolve<'r>(req: &'r Request<'_>) -> &'r Resolved {
                 Resolved::Anonymous
             }
             Err(e) => {
-                log::error!(
-                    "Session lookup failed: {e}: {:?}",
-                    std::error::Error::source(&e)
-                );
+                log::error!("Session lookup failed: {}", describe(&e));
                 Resolved::Unavailable
             }
         }
