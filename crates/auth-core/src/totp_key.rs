@@ -132,6 +132,30 @@ impl SealedTotpSecret {
         Self(secret.expose_bytes().to_vec())
     }
 
+    /// `secret` as a service keeps it for `user`: sealed with `key`, or as
+    /// it is without one.
+    pub fn keep(
+        user: UserId,
+        secret: &TotpSecret,
+        key: Option<&TotpKey>,
+    ) -> Result<Self, RandomError> {
+        match key {
+            Some(key) => key.seal(user, secret),
+            None => Ok(Self::unsealed(secret)),
+        }
+    }
+
+    /// The secret it holds for `user`: opened with `key` if it was sealed,
+    /// read as it is if it was not; `None` if it cannot be (sealed, and
+    /// `key` is another or missing; altered; too short).
+    pub fn read(&self, user: UserId, key: Option<&TotpKey>) -> Option<TotpSecret> {
+        if self.is_sealed() {
+            key?.open(user, self)
+        } else {
+            TotpSecret::from_bytes(self.0.clone())
+        }
+    }
+
     /// The bytes to store.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0

@@ -216,10 +216,7 @@ impl<S: AuthStore> AuthService<S> {
     ) -> Result<TotpSecret, AuthError> {
         let user = self.reauthenticate(session, password, client).await?;
         let secret = TotpSecret::generate()?;
-        let sealed = match self.totp_key() {
-            Some(key) => key.seal(user.id, &secret)?,
-            None => SealedTotpSecret::unsealed(&secret),
-        };
+        let sealed = SealedTotpSecret::keep(user.id, &secret, self.totp_key())?;
         if !self
             .store()
             .set_totp_secret(user.id, &sealed, self.now())
@@ -248,12 +245,7 @@ impl<S: AuthStore> AuthService<S> {
     /// not open is [`StoreError::Corrupt`] (auth-web logs it and answers
     /// 500, a broken installation): the key changed, or the row was altered.
     fn open_totp(&self, user: UserId, sealed: &SealedTotpSecret) -> Result<TotpSecret, AuthError> {
-        let opened = if sealed.is_sealed() {
-            self.totp_key().and_then(|key| key.open(user, sealed))
-        } else {
-            TotpSecret::from_bytes(sealed.as_bytes().to_vec())
-        };
-        opened.ok_or_else(|| {
+        sealed.read(user, self.totp_key()).ok_or_else(|| {
             StoreError::Corrupt(format!(
                 "the authenticator-app secret of account {user} does not open with this \
                  service's TOTP key (was the key changed?)"
