@@ -156,6 +156,77 @@ async fn simultaneous_registrations_across_instances_stop_at_the_limit() {
     stop([a, b], schema).await;
 }
 
+/// Two instances, each with a pool of its own on one database, storing new
+/// reset links for one account at the same moment: each link replaces the
+/// ones before, so exactly one still works.
+#[ignore = "needs AUTH_TEST_POSTGRES_URL"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_new_links_across_instances_leave_one_alive() {
+    use auth_core::time::{Duration, OffsetDateTime};
+    use auth_core::{
+        DisplayName, Email, LinkPurpose, LinkTokenStore, NewLinkToken, NewUser, PasswordHash,
+        TokenDigest, UserStore,
+    };
+    const PER_INSTANCE: u8 = 10;
+    let schema = TestSchema::create(&postgres_url()).await.unwrap();
+    let instances = [schema.store().await.unwrap(), schema.store().await.unwrap()];
+    let email = Email::parse("ada@example.com").unwrap();
+    let now = OffsetDateTime::now_utc();
+    let ada = instances[0]
+        .create_user(NewUser {
+            email: email.clone(),
+            name: DisplayName::parse("Ada").unwrap(),
+            password_hash: PasswordHash::new("$2b$04$not-a-real-hash".into()),
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    let reset = LinkPurpose::PasswordReset;
+    let digests: Vec<TokenDigest> = (1..=2 * PER_INSTANCE)
+        .map(|n| TokenDigest::from_bytes([n; 32]))
+        .collect();
+    let requests: Vec<_> = digests
+        .iter()
+        .enumerate()
+        .map(|(i, digest)| {
+            let store = instances[i % 2].clone();
+            let new = NewLinkToken {
+                digest: *digest,
+                user_id: ada.id,
+                purpose: reset,
+                email: email.clone(),
+                created_at: now,
+                expires_at: now + Duration::hours(1),
+            };
+            tokio::spawn(async move { store.create_link_token(new).await })
+        })
+        .collect();
+    for request in requests {
+        request.await.unwrap().expect("a new link is stored");
+    }
+    let mut alive = 0;
+    for digest in &digests {
+        if instances[1]
+            .find_link_token(digest, reset)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            alive += 1;
+        }
+    }
+    assert_eq!(
+        alive,
+        1,
+        "of {} links stored at once on two instances",
+        digests.len()
+    );
+    for store in &instances {
+        store.close().await;
+    }
+    schema.drop().await.unwrap();
+}
+
 /// Stops `servers`, then drops the schema they used.
 async fn stop(servers: [Server; 2], schema: TestSchema) {
     for server in servers {
